@@ -1,0 +1,194 @@
+"""The run store: one folder per trained model, named by the hash of what determines it.
+
+``get_or_train(cfg)`` returns a trained model, training only when no finished run exists for
+``hash(config + training-code version + data identity)``. A run folder holds::
+
+    config.json      the full TrainConfig
+    meta.json        hash, code version, data fingerprint/source, versions, device, timing, metrics, status
+    log.csv          one row per epoch
+    checkpoint.pt    last finished epoch (model, optimiser, method state) — resume point
+    model.pt         final weights (written when training finishes)
+    results/         evaluation results keyed by attack settings (``advdist.evaluate``)
+
+Every write is atomic (temp file + ``os.replace``), so a killed run never leaves a torn file, and
+a file lock makes two concurrent ``get_or_train`` calls for one run train it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+
+from advdist import paths
+from advdist.config import TrainConfig, canonical_json
+
+# Code whose edits change what training produces; its hash is part of every run key.
+TRAINING_CODE = ("models", "methods", "samplers", "attacks", "data", "train.py")
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """sha256 (12 hex) over the sources of the training-relevant modules."""
+    pkg = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for entry in TRAINING_CODE:
+        p = pkg / entry
+        files = sorted(p.rglob("*.py")) if p.is_dir() else [p]
+        for f in files:
+            if f.name == "__main__.py":
+                continue
+            h.update(str(f.relative_to(pkg)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def run_key(cfg: TrainConfig, data_fingerprint: str) -> str:
+    return cfg.hash({"code": code_version(), "data": data_fingerprint})
+
+
+# ----------------------------------------------------------------------------------------------
+# atomic files
+# ----------------------------------------------------------------------------------------------
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def atomic_torch_save(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on ``path`` (blocks until free)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# ----------------------------------------------------------------------------------------------
+# runs
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """A run folder. ``key`` = hash(config, code version, data fingerprint)."""
+
+    path: Path
+    config: TrainConfig
+    key: str
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        p = self.path / "meta.json"
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    @property
+    def done(self) -> bool:
+        return self.meta.get("status") == "done" and (self.path / "model.pt").exists()
+
+    @property
+    def log(self):
+        """The per-epoch log as a pandas DataFrame."""
+        import pandas as pd
+
+        p = self.path / "log.csv"
+        return pd.read_csv(p) if p.exists() else pd.DataFrame()
+
+    @property
+    def results_dir(self) -> Path:
+        d = self.path / "results"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
+    def load_model(self, device: str | torch.device = "cpu") -> nn.Module:
+        from advdist.train import build_model
+
+        model = build_model(self.config)
+        state = torch.load(self.path / "model.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        return model.to(device).eval()
+
+
+def run_for(cfg: TrainConfig, data_fingerprint: str) -> Run:
+    key = run_key(cfg, data_fingerprint)
+    return Run(path=paths.runs_dir() / f"{cfg.name}-{key}", config=cfg, key=key)
+
+
+def allow_train_default() -> bool:
+    return os.environ.get("ADVDIST_ALLOW_TRAIN", "1") not in ("0", "false", "no")
+
+
+def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None = None,
+                 channels_last: bool | None = None, progress: bool = True,
+                 allow_train: bool | None = None, splits=None) -> tuple[nn.Module, Run]:
+    """Return ``(model, run)`` for ``cfg``: loaded when a finished run exists, else trained.
+
+    Training resumes from the run's last checkpoint when one exists. ``allow_train=False`` (or the
+    environment variable ``ADVDIST_ALLOW_TRAIN=0``) turns a missing run into an error instead.
+    """
+    from advdist import data
+    from advdist.train import Runtime, resolve_device, train
+
+    if splits is None:
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+    run = run_for(cfg, splits.fingerprint)
+    dev = resolve_device(device)
+    if run.done:
+        return run.load_model(dev), run
+    if allow_train is None:
+        allow_train = allow_train_default()
+    if not allow_train:
+        raise FileNotFoundError(
+            f"no finished run for {cfg.name} (key {run.key}) and training is disabled; "
+            f"run: python -m advdist.train --method {cfg.method} --dataset {cfg.dataset} --scale {cfg.scale}")
+    with file_lock(run.path / "train.lock"):
+        if not run.done:  # another process may have finished it while we waited
+            train(cfg, run, splits=splits,
+                  runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=progress))
+    return run.load_model(dev), run
+
+
+def write_config(run: Run) -> None:
+    atomic_write_text(run.path / "config.json", json.dumps(json.loads(canonical_json(run.config.to_dict())), indent=2) + "\n")

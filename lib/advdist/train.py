@@ -1,0 +1,270 @@
+"""One training loop for every method, and the command line ``python -m advdist.train``.
+
+SGD with momentum and weight decay, piecewise-constant learning rate (``lr · γ^#{milestones ≤ epoch}``,
+epochs counted from 1 as in the papers: ADT App. C.3 "reduced to 0.01 in the 75-th epoch"),
+a progress bar per epoch, a CSV row per epoch, a checkpoint per epoch written atomically, and
+exact resume: all randomness of epoch ``e`` (shuffling, augmentation, dropout, the methods' own
+sampling) is drawn from seeds derived from ``(seed, e)``, so a run killed and restarted ends with
+the same weights as one that never stopped (same device and thread count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from advdist import __version__, data, methods, models
+from advdist.config import SCALES, SETTINGS, ConfigError, TrainConfig, resolve
+
+
+@dataclass
+class Runtime:
+    """How to run (not what to compute): not part of the run's hash."""
+
+    device: str = "auto"
+    threads: int | None = None        # None: keep torch's current setting
+    channels_last: bool | None = None  # None: on CUDA only
+    progress: bool = True
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → CUDA when present, else CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use device='cpu' or 'auto'")
+    return torch.device(device)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Seed of all randomness in ``epoch`` (1-based) of a run seeded with ``seed``."""
+    return (seed * 1_000_003 + epoch * 7_919) % (2**63 - 1)
+
+
+def lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Piecewise-constant schedule: ``lr · γ^#{m in milestones : epoch ≥ m}`` (epoch 1-based)."""
+    return cfg.lr * cfg.lr_gamma ** sum(epoch >= m for m in cfg.milestones)
+
+
+def build_model(cfg: TrainConfig) -> nn.Module:
+    """The classifier of ``cfg`` (architecture and shape from the dataset's info)."""
+    info = data.info(cfg.dataset)
+    kw = dict(cfg.model_kwargs)
+    if cfg.model == "mlp":
+        kw.setdefault("input_shape", tuple(info.input_shape))
+    return models.build(cfg.model, num_classes=info.num_classes, in_channels=info.input_shape[0], **kw)
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 1000,
+             device: torch.device | None = None) -> float:
+    """Clean accuracy of ``model`` on ``(x, y)`` in eval mode (mode restored)."""
+    device = device or next(model.parameters()).device
+    was = model.training
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(device, non_blocking=True)
+        correct += (model(xb).argmax(1).cpu() == y[i:i + batch_size]).sum().item()
+    model.train(was)
+    return correct / max(len(x), 1)
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    tty = sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, leave=False, ncols=100, file=sys.stderr,
+                mininterval=float(os.environ.get("TQDM_MININTERVAL", 0.5 if tty else 15)))
+
+
+def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None) -> nn.Module:
+    """Train (or resume) ``cfg`` into ``run`` (an ``advdist.store.Run``) and return the model."""
+    from advdist.store import atomic_torch_save, atomic_write_json, atomic_write_text, code_version, write_config
+
+    rt = runtime or Runtime()
+    if rt.threads:
+        torch.set_num_threads(rt.threads)
+    device = resolve_device(rt.device)
+    channels_last = rt.channels_last if rt.channels_last is not None else device.type == "cuda"
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+
+    if splits is None:
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+    augmentation = splits.info.augmentation if cfg.augment == "auto" else cfg.augment
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    method = methods.build(cfg.method, cfg, model).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+
+    run.path.mkdir(parents=True, exist_ok=True)
+    write_config(run)
+    ckpt_path = run.path / "checkpoint.pt"
+    rows: list[dict[str, Any]] = []
+    start_epoch = 1
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        method.load_state_dict(ckpt["method"])
+        rows = ckpt["rows"]
+        start_epoch = ckpt["epoch"] + 1
+        print(f"resuming {cfg.name} from epoch {ckpt['epoch']}/{cfg.epochs} ({run.path.name})", flush=True)
+
+    meta: dict[str, Any] = {
+        "key": run.key, "name": cfg.name, "status": "training", "code_version": code_version(),
+        "data": {"name": cfg.dataset, "source": splits.source, "fingerprint": splits.fingerprint,
+                 "n_train": len(splits.y_train), "n_test": len(splits.y_test), "augmentation": augmentation},
+        "versions": {"advdist": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "device": str(device), "threads": torch.get_num_threads(), "channels_last": channels_last,
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    atomic_write_json(run.path / "meta.json", meta)
+
+    x_train, y_train = splits.x_train, splits.y_train
+    if device.type == "cuda":  # data and augmentation on the GPU
+        x_train, y_train = x_train.to(device), y_train.to(device)
+    n = len(y_train)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16) if cfg.amp else None
+
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        lr = lr_at(cfg, epoch)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        seed = epoch_seed(cfg.seed, epoch)
+        torch.manual_seed(seed)
+        gen = torch.Generator(device=x_train.device).manual_seed(seed)
+        perm = torch.randperm(n, generator=gen, device=x_train.device)
+        model.train()
+        sums: dict[str, float] = {}
+        seen = 0
+        batches = range(0, n, cfg.batch_size)
+        bar = _progress(batches, len(batches), f"{cfg.name} epoch {epoch}/{cfg.epochs}", rt.progress)
+        for i in bar:
+            idx = perm[i:i + cfg.batch_size]
+            xb = x_train[idx].to(device, non_blocking=True)
+            yb = y_train[idx].to(device, non_blocking=True)
+            if augmentation != "none":
+                xb = data.augment(xb, augmentation, generator=gen)
+            if channels_last and xb.dim() == 4:
+                xb = xb.contiguous(memory_format=torch.channels_last)
+            with amp if amp is not None else _null():
+                loss, logs = method.loss(model, xb, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            b = len(yb)
+            seen += b
+            for k, v in {"train_loss": loss.item(), **logs}.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * b
+            if rt.progress and hasattr(bar, "set_postfix"):
+                bar.set_postfix(loss=f"{sums['train_loss'] / seen:.3f}", refresh=False)
+        row = {"epoch": epoch, "lr": lr, **{k: v / seen for k, v in sums.items()}}
+        row["test_acc"] = accuracy(model, splits.x_test, splits.y_test, device=device)
+        row["time_s"] = time.perf_counter() - t0
+        rows.append(row)
+        atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                           "method": method.state_dict(), "epoch": epoch, "rows": rows}, ckpt_path)
+        _write_log(run.path / "log.csv", rows, atomic_write_text)
+        if rt.progress:
+            extra = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "time_s"))
+            print(f"{cfg.name} epoch {epoch}/{cfg.epochs} lr {lr:g} {extra} ({row['time_s']:.1f} s)", flush=True)
+
+    atomic_torch_save(model.state_dict(), run.path / "model.pt")
+    meta.update(status="done", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                train_time_s=sum(r["time_s"] for r in rows), final=rows[-1] if rows else {})
+    atomic_write_json(run.path / "meta.json", meta)
+    return model.eval()
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _write_log(path, rows, writer) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    lines = [",".join(keys)] + [",".join(_fmt(r.get(k, "")) for k in keys) for r in rows]
+    writer(path, "\n".join(lines) + "\n")
+
+
+def _fmt(v) -> str:
+    return repr(float(v)) if isinstance(v, float) else str(v)
+
+
+# ----------------------------------------------------------------------------------------------
+# command line
+# ----------------------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m advdist.train",
+        description="Train one model into the run store (data/runs/); resumes an interrupted run.")
+    p.add_argument("--method", default="standard", help=f"training method ({', '.join(methods.names())})")
+    p.add_argument("--dataset", default=None, help=f"dataset ({', '.join(data.names())}); default: the scale's")
+    p.add_argument("--model", default=None, help=f"architecture ({', '.join(models.names())}); default: the scale's")
+    p.add_argument("--scale", default="mini", help=f"scale ({', '.join(SCALES)}); default mini")
+    p.add_argument("--setting", default=None, help=f"paper setting ({', '.join(SETTINGS)})")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--eps", type=float, default=None, help="perturbation budget of adversarial methods")
+    p.add_argument("--n-train", type=int, default=None, help="stratified training subset (0 = all)")
+    p.add_argument("--n-test", type=int, default=None, help="stratified test subset (0 = all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--amp", action="store_true", help="bf16 autocast")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from advdist.data import DatasetNotFound
+    from advdist.store import get_or_train
+
+    try:
+        cfg = resolve(args.scale, args.setting, method=args.method, dataset=args.dataset, model=args.model,
+                      epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, eps=args.eps,
+                      n_train=args.n_train, n_test=args.n_test, seed=args.seed, amp=args.amp or None)
+        resolve_device(args.device)
+    except (ConfigError, ValueError) as e:
+        print(f"advdist.train: error: {e}", file=sys.stderr)
+        return 2
+    try:
+        model, run = get_or_train(cfg, device=args.device, threads=args.threads, progress=not args.no_progress)
+    except DatasetNotFound as e:
+        print(f"advdist.train: error: {e}", file=sys.stderr)
+        return 1
+    final = run.meta.get("final", {})
+    print(f"{cfg.name} ({cfg.scale}): test accuracy {final.get('test_acc', float('nan')):.4f}; run {run.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+CELLS = [
+("md", """# Train one model
+
+Trains (or loads from the run store, `data/runs/`) one model of the paper settings at the chosen scale,
+then shows its training curves. Every other notebook gets its models the same way, through
+`advdist.store.get_or_train`, so a model is trained once and shared.
+
+Run it from JupyterLab, or with papermill: `papermill notebooks/train.ipynb out.ipynb -p scale mini -p method standard`.""", ()),
+("code", """scale: str = "smoke"          # smoke | mini | paper
+setting: str = "adt-cifar10"  # paper setting the scale adapts (advdist.config.SETTINGS)
+method: str = "standard"      # training method (advdist.methods.names())
+dataset: str = ""             # "" = the scale's dataset (smoke: digits, mini: fashion_mnist)
+model: str = ""               # "" = the scale's architecture
+epochs: int = 0               # 0 = the scale's number of epochs
+seed: int = 0                 # training seed
+device: str = "auto"          # auto = CUDA when present, else CPU""", ("parameters",)),
+("code", """from advdist import config, plots, store
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+cfg = config.resolve(scale, setting, method=method, dataset=dataset or None, model=model or None,
+                     epochs=epochs or None, seed=seed)
+cfg""", ()),
+("code", """model, run = store.get_or_train(cfg, device=device)
+run.path.name""", ("nbval-ignore-output",)),
+("code", """plots.training_curves(run.log, title=f"{cfg.name} ({cfg.scale} scale)");""", ()),
+("code", """final = run.meta["final"]
+print(f"{cfg.name} on {cfg.dataset} ({cfg.scale} scale, {cfg.epochs} epochs)")
+print(f"clean test accuracy: {final['test_acc']:.3f}")""", ("nbval-check-output",)),
+]

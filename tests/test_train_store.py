@@ -1,0 +1,168 @@
+"""Training loop and run store: schedule, checkpoints, exact resume, caching, lock, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+
+from advdist import store, train as train_mod
+from advdist.config import resolve
+from advdist.store import get_or_train
+
+
+def smoke(**kw):
+    return resolve("smoke", "adt-cifar10", **kw)
+
+
+def _state(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_lr_schedule_counts_epochs_from_one_like_the_papers():
+    c = resolve("paper", "adt-cifar10")  # lr 0.1, reduced to 0.01 in the 75th epoch (ADT App. C.3)
+    assert train_mod.lr_at(c, 1) == 0.1 and train_mod.lr_at(c, 74) == 0.1
+    assert train_mod.lr_at(c, 75) == pytest.approx(0.01) and train_mod.lr_at(c, 76) == pytest.approx(0.01)
+    c2 = resolve("paper", "atld-cifar10")  # decay at 60 and 90
+    assert train_mod.lr_at(c2, 90) == pytest.approx(0.001)
+
+
+def test_get_or_train_trains_once_writes_the_run_and_then_loads(runs_dir, monkeypatch):
+    cfg = smoke(epochs=2)
+    model, run = get_or_train(cfg, progress=False)
+    assert run.path.parent == runs_dir and run.path.name.startswith("standard-digits-mlp-")
+    for f in ("config.json", "meta.json", "log.csv", "checkpoint.pt", "model.pt"):
+        assert (run.path / f).exists(), f
+    meta = run.meta
+    assert meta["status"] == "done" and meta["key"] == run.key and meta["data"]["name"] == "digits"
+    assert json.loads((run.path / "config.json").read_text())["epochs"] == 2
+    log = run.log
+    assert list(log["epoch"]) == [1, 2] and log["test_acc"].iloc[-1] > 0.8  # digits: an MLP learns it fast
+    # the second call must not train: it loads the same weights
+    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("trained twice"))
+    model2, run2 = get_or_train(cfg, progress=False)
+    assert run2.path == run.path
+    for k, v in _state(model).items():
+        assert torch.equal(v, model2.state_dict()[k])
+
+
+def test_a_different_config_is_a_different_run(runs_dir):
+    _, a = get_or_train(smoke(epochs=1), progress=False)
+    _, b = get_or_train(smoke(epochs=1, seed=1), progress=False)
+    assert a.path != b.path
+
+
+def test_allow_train_false_is_an_actionable_error(runs_dir):
+    with pytest.raises(FileNotFoundError, match="python -m advdist.train --method standard --dataset digits"):
+        get_or_train(smoke(epochs=1), allow_train=False)
+
+
+def test_interrupted_run_resumes_and_ends_with_identical_weights(runs_dir, monkeypatch):
+    cfg = smoke(epochs=4)
+    reference, ref_run = get_or_train(cfg, progress=False)
+    ref = _state(reference)
+    ref_log = ref_run.log
+    # second store: same config, killed in the middle of epoch 3
+    monkeypatch.setenv("ADVDIST_RUNS", str(runs_dir / "second"))
+    from advdist.methods.standard import Standard
+
+    real_loss, calls = Standard.loss, {"n": 0}
+    batches_per_epoch = -(-1437 // cfg.batch_size)  # digits: 1437 training images
+
+    def dying_loss(self, model, x, y):
+        calls["n"] += 1
+        if calls["n"] == 2 * batches_per_epoch + 3:
+            raise KeyboardInterrupt("simulated kill")
+        return real_loss(self, model, x, y)
+
+    monkeypatch.setattr(Standard, "loss", dying_loss)
+    with pytest.raises(KeyboardInterrupt):
+        get_or_train(cfg, progress=False)
+    run = store.run_for(cfg, ref_run.meta["data"]["fingerprint"])
+    assert torch.load(run.path / "checkpoint.pt", weights_only=False)["epoch"] == 2 and not run.done
+    monkeypatch.setattr(Standard, "loss", real_loss)
+    resumed, run2 = get_or_train(cfg, progress=False)
+    assert run2.done and list(run2.log["epoch"]) == [1, 2, 3, 4]
+    for k, v in ref.items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+    assert run2.log["test_acc"].tolist() == ref_log["test_acc"].tolist()
+
+
+def test_concurrent_calls_train_once(runs_dir, monkeypatch):
+    cfg = smoke(epochs=1)
+    real_train, count = train_mod.train, {"n": 0}
+
+    def slow_train(*a, **k):
+        count["n"] += 1
+        time.sleep(0.5)
+        return real_train(*a, **k)
+
+    monkeypatch.setattr(train_mod, "train", slow_train)
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(get_or_train(cfg, progress=False)[1].path)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert count["n"] == 1 and len(out) == 2 and out[0] == out[1]
+
+
+def test_atomic_write_never_leaves_a_torn_file(tmp_path):
+    p = tmp_path / "x.json"
+    store.atomic_write_json(p, {"a": 1})
+
+    class Boom:
+        def __str__(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.atomic_write_json(p, {"a": Boom()})
+    assert json.loads(p.read_text()) == {"a": 1}
+    assert [f.name for f in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
+
+
+def test_code_version_changes_with_training_code(tmp_path, monkeypatch):
+    v = store.code_version()
+    assert len(v) == 12 and v == store.code_version()
+
+
+def _cli(*args, env_runs):
+    import os
+
+    env = {**os.environ, "ADVDIST_RUNS": str(env_runs)}
+    return subprocess.run([sys.executable, "-m", "advdist.train", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--dataset", "imagenet"], "unknown dataset 'imagenet'; valid: blobs, cifar10"),
+    (["--method", "adtexp"], "unknown method 'adtexp'; valid:"),
+    (["--model", "vgg"], "unknown model 'vgg'; valid:"),
+    (["--scale", "huge"], "unknown scale 'huge'; valid: mini, paper, smoke"),
+])
+def test_cli_bad_names_exit_2_with_one_line(args, needle, runs_dir):
+    r = _cli(*args, env_runs=runs_dir)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]
+
+
+def test_cli_trains_a_smoke_model(runs_dir):
+    r = _cli("--scale", "smoke", "--epochs", "1", "--no-progress", env_runs=runs_dir)
+    assert r.returncode == 0, r.stderr
+    assert "standard-digits-mlp" in r.stdout and "test accuracy" in r.stdout
+
+
+def test_cli_missing_dataset_is_one_line_with_the_fix(runs_dir, tmp_path):
+    import os
+
+    env = {**os.environ, "ADVDIST_RUNS": str(runs_dir), "ADVDIST_DATA": str(tmp_path / "nodata"), "ADVDIST_OFFLINE": "1"}
+    r = subprocess.run([sys.executable, "-m", "advdist.train", "--scale", "paper", "--dataset", "svhn",
+                        "--no-progress"], capture_output=True, text=True, env=env, timeout=300)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and len(lines) == 1 and "python -m advdist.data download svhn" in lines[0]
