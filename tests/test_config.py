@@ -33,7 +33,7 @@ def test_overrides_apply_and_none_means_default():
 
 
 @pytest.mark.parametrize("kwargs, needle", [
-    (dict(dataset="imagenet"), "unknown dataset 'imagenet'; valid: cifar10"),
+    (dict(dataset="imagenet"), "unknown dataset 'imagenet'; valid: blobs, cifar10"),
     (dict(model="wrn28"), "unknown model 'wrn28'; valid:"),
     (dict(method="adtexp"), "unknown method 'adtexp'; valid:"),
     (dict(epochz=3), "unknown config key 'epochz'; valid:"),

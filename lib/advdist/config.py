@@ -83,6 +83,9 @@ SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+#: test examples attacked per scale in robustness tables (stratified subset); None = the whole test set
+EVAL_N: dict[str, int | None] = {"smoke": 100, "mini": 1000, "paper": None}
+
 # Default setting when only a dataset is named (CLI ``--dataset``).
 _DEFAULT_SETTING_FOR_DATASET = {
     "cifar10": "adt-cifar10", "cifar100": "adt-cifar100", "svhn": "adt-svhn", "mnist": "atent-mnist-linf",

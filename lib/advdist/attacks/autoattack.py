@@ -60,8 +60,13 @@ def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float
         raise ValueError(f"unknown norm {norm!r}; valid: Linf, L2, L1")
     if key in ("linf", "l2"):
         eps = check_eps(eps, key)
-    elif not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+    else:
+        try:
+            eps = float(eps)
+        except (TypeError, ValueError):
+            raise ValueError(f"eps must be a number, got {eps!r}") from None
+        if not (math.isfinite(eps) and eps >= 0):
+            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
     if version not in _VERSIONS:
         raise ValueError(f"unknown version {version!r}; valid: {', '.join(_VERSIONS)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:

@@ -1,5 +1,5 @@
-"""Carlini & Wagner ℓ2 attack (Carlini & Wagner, IEEE S&P 2017, §V-A "Our L2 attack", Eq. (7) with the
-change of variables of §IV-C and objective f₆), used for ATENT Table 1 (ℓ2 CW at ε₂ = 2 on MNIST) and the
+"""Carlini & Wagner ℓ2 attack (Carlini & Wagner, IEEE S&P 2017, §V-A "Our L2 attack": the
+tanh change of variables and objective f₆), used for ATENT Table 1 (ℓ2 CW at ε₂ = 2 on MNIST) and the
 CIFAR-10 ℓ2 tables at ε₂ = 0.43 / 0.5.
 
     x' = ½ (tanh w + 1)                                   (box constraint [0, 1] by change of variables)
@@ -91,7 +91,7 @@ def _cw_batch(model: nn.Module, x: torch.Tensor, y: torch.Tensor, c0: float, kap
 def cw_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, c: float = 1e-3, kappa: float = 0.0,
           steps: int = 1000, lr: float = 0.01, binary_search_steps: int = 10, abort_early: bool = True,
           eps: float | None = None, batch_size: int | None = None) -> torch.Tensor:
-    """Carlini–Wagner ℓ2 (C&W 2017, Eq. 7, f₆, tanh box), batched over examples with a binary search
+    """Carlini–Wagner ℓ2 (C&W 2017 §V-A: f₆, tanh box), batched over examples with a binary search
     on ``c`` per example. Returns the minimal-ℓ2 adversarial example found (clean input where none was);
     with ``eps`` the perturbation is rescaled into the ℓ2 ε-ball (success only within the budget).
     ``batch_size`` splits the examples into independent chunks (memory)."""

@@ -1,11 +1,12 @@
-"""DeepFool (Moosavi-Dezfooli, Fawzi & Frossard, CVPR 2016), multi-class, Alg. 2 (ℓ2) and §3.3 (ℓp, p=∞).
+"""DeepFool (Moosavi-Dezfooli, Fawzi & Frossard, CVPR 2016): multi-class Alg. 2 (ℓ2) and the paper's
+ℓp extension (dual norm q = p/(p−1); q = 1 for p = ∞).
 
 At the current iterate x_i, with original class k̂ = argmax f(x₀) and candidate classes k:
 
     w_k = ∇f_k(x_i) − ∇f_k̂(x_i),   f'_k = f_k(x_i) − f_k̂(x_i),
     l̂ = argmin_k |f'_k| / ‖w_k‖_q               (q = 2 for ℓ2, q = 1 for ℓ∞: the dual norm),
-    r_i = |f'_l̂| / ‖w_l̂‖₂² · w_l̂          (ℓ2, Eq. 10)
-    r_i = |f'_l̂| / ‖w_l̂‖₁ · sign(w_l̂)    (ℓ∞, Eq. 11 with p = ∞),
+    r_i = |f'_l̂| / ‖w_l̂‖₂² · w_l̂          (ℓ2, Alg. 2)
+    r_i = |f'_l̂| / ‖w_l̂‖₁ · sign(w_l̂)    (ℓ∞: the ℓp step with p = ∞, q = 1),
     x_{i+1} = clip(x₀ + (1 + η) Σ_j r_j),   η = overshoot = 0.02,
 
 until x_{i+1} is misclassified (per example) or ``steps`` is reached. Candidates are the ``candidates``
@@ -98,7 +99,7 @@ def _check(norm: str, steps: int, overshoot: float, candidates: int | None) -> N
 def deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str = "l2", steps: int = 50,
              overshoot: float = 0.02, candidates: int | None = 10, eps: float | None = None,
              batch_size: int | None = None) -> torch.Tensor:
-    """DeepFool (Moosavi-Dezfooli et al. 2016, Alg. 2 / Eq. 10–11), batched over examples.
+    """DeepFool (Moosavi-Dezfooli et al. 2016, Alg. 2 and its ℓ∞ extension), batched over examples.
 
     Returns the DeepFool point (minimal perturbation, overshoot included) for every example; examples
     already misclassified are returned unchanged. With ``eps`` the perturbation is clipped to the

@@ -36,7 +36,7 @@ from .core import (
     project,
     random_start as _random_start,
 )
-from .gradient import margin
+from .gradient import _wide, margin
 
 
 def draw_targets(y: torch.Tensor, y_pool: torch.Tensor, n_targets: int,
@@ -51,8 +51,9 @@ def draw_targets(y: torch.Tensor, y_pool: torch.Tensor, n_targets: int,
 
 
 def cosine_distance(f: torch.Tensor, f_target: torch.Tensor) -> torch.Tensor:
-    """max(1 − cos(f, f_target), 0) per row, over flattened features (fp32)."""
-    return (1 - F.cosine_similarity(f.flatten(1).float(), f_target.flatten(1).float(), dim=1)).clamp_min(0)
+    """max(1 − cos(f, f_target), 0) per row, over flattened features (at least fp32)."""
+    f, f_target = _wide(f.flatten(1)), _wide(f_target.flatten(1))
+    return (1 - F.cosine_similarity(f, f_target.to(f.dtype), dim=1)).clamp_min(0)
 
 
 def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
@@ -87,7 +88,7 @@ def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
     x_adv = _random_start(xt, eps, norm, generator) if random_start else xt.clone()
     out = x.detach().clone()
     done = torch.zeros(b, dtype=torch.bool, device=x.device)
-    row_margin = torch.full((b * k,), float("inf"), device=x.device)
+    row_margin = torch.full((b * k,), float("inf"), device=x.device, dtype=torch.promote_types(x.dtype, torch.float32))
     row_wrong = torch.zeros(b * k, dtype=torch.bool, device=x.device)
     with frozen(model):
         uniq, inv = tgt_idx.flatten().unique(return_inverse=True)

@@ -42,18 +42,23 @@ LOSSES = ("ce", "cw")
 CW_KAPPA = 50.0  # ADT evaluate_attacks.py: CWLoss(margin=50); also ATLD's CW-k attacks and ADT's SPSA
 
 
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    """At least fp32 (losses of bf16/fp16 logits are computed in fp32; fp64 stays fp64)."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
 def ce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-example cross-entropy, computed in fp32."""
-    return F.cross_entropy(logits.float(), y, reduction="none")
+    """Per-example cross-entropy, computed in (at least) fp32."""
+    return F.cross_entropy(_wide(logits), y, reduction="none")
 
 
 def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """z_y − max_{j≠y} z_j per example in fp32 (negative ⇔ misclassified); ``core.logit_margin`` in fp32."""
-    return logit_margin(logits.float(), y)
+    """z_y − max_{j≠y} z_j per example, at least fp32 (negative ⇔ misclassified); ``core.logit_margin``."""
+    return logit_margin(_wide(logits), y)
 
 
 def cw_margin_loss(logits: torch.Tensor, y: torch.Tensor, kappa: float = CW_KAPPA) -> torch.Tensor:
-    """C&W margin loss to be *maximised*: −max(z_y − max_{j≠y} z_j + κ, 0), per example (fp32).
+    """C&W margin loss to be *maximised*: −max(z_y − max_{j≠y} z_j + κ, 0), per example (at least fp32).
 
     Carlini & Wagner 2017, objective f₆; the hinge form and κ = 50 follow ADT's ``CWLoss(margin=50)``, where the
     large κ keeps the hinge active so the attack effectively minimises z_y − max_{j≠y} z_j.
@@ -69,7 +74,7 @@ def resolve_loss(loss: str | LossFn, kappa: float = CW_KAPPA) -> LossFn:
             if not torch.is_tensor(out) or out.shape != y.shape:
                 raise ValueError(f"a callable loss must return per-example losses of shape {tuple(y.shape)}, "
                                  f"got {tuple(getattr(out, 'shape', ()))}")
-            return out.float()
+            return _wide(out)
         return checked
     if loss == "ce":
         return ce_loss
@@ -92,7 +97,7 @@ def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x0: torch.Tensor, *
     """
     n = x.shape[0]
     x_adv = x0.detach().clone()
-    cur_loss = torch.full((n,), float("-inf"), device=x.device)
+    cur_loss = torch.full((n,), float("-inf"), device=x.device, dtype=torch.promote_types(x.dtype, torch.float32))
     cur_wrong = torch.zeros(n, dtype=torch.bool, device=x.device)
     best_x, best_loss, best_wrong = (x_adv.clone(), cur_loss.clone(), cur_wrong.clone()) if use_best else (None,) * 3
     momentum = torch.zeros_like(x_adv) if decay is not None else None

@@ -2,7 +2,7 @@
 Hard-label Adversarial Attack"), Alg. 2 (hierarchical sign search) with Alg. 3 (fast check + binary
 search), used by ATLD Tables 4–5 (RayS accuracy at ε = 8/255) as a gradient-free sanity check.
 
-The ℓ∞ decision-boundary distance is searched over ray directions d ∈ {−1, +1}ⁿ (RayS Eq. 3):
+The ℓ∞ decision-boundary distance is searched over ray directions d ∈ {−1, +1}ⁿ (RayS's ray-search reformulation):
 
     g(d) = min { r ≥ 0 : f(clip(x + r·d)) ≠ y },      ADBD = mean over examples of min_d g(d).
 
