@@ -21,7 +21,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks lab reproduce-table1 reproduce-adt-table1 reproduce-all train clean-smoke
+.PHONY: help env test test-unit test-notebooks golden lab reproduce-table1 reproduce-adt-table1 reproduce-all train clean-smoke
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -31,7 +31,7 @@ env: $(STAMP) ## create .venv, install advdist (editable) and register the pytho
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-	$(PY) -m pip install --quiet -e . 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -m pip install --quiet -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) -c "import advdist, torch, papermill, nbval"  # fail here, not later, when the install is broken
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (advdist)" >/dev/null
 	@touch $@
@@ -45,6 +45,9 @@ test-unit: $(STAMP)
 test-notebooks: $(STAMP)
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+golden: $(STAMP) ## rebuild notebooks/ from notebooks/specs/ and store their smoke outputs (what nbval compares)
+	TQDM_DISABLE=1 $(PY) tools/golden.py
 
 lab: $(STAMP) ## JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -31,7 +31,15 @@ from advdist.attacks import (
 from advdist.attacks.core import random_start
 from advdist.attacks.feature import draw_targets
 
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models: one intra-op thread is fastest (and far faster on a shared 2-core box); restored after."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 # ---- models and data ---------------------------------------------------------------------------------------
@@ -293,7 +301,8 @@ def test_pgd_matches_foolbox(norm, start, digits, cnn64):
     _, ref, _ = attack(fmodel, x, y, epsilons=eps)
     ours = pgd(cnn64, x, y, eps=eps, alpha=alpha, steps=steps, norm=norm, use_best=False,
                random_start=start == "random", generator=gen(12))
-    assert (ref - x).abs().max() > eps / 2  # the comparison is not vacuous
+    moved = (ref - x).flatten(1).norm(dim=1) if norm == "l2" else (ref - x).abs().flatten(1).amax(1)
+    assert (moved > eps / 2).float().mean() > 0.9  # the comparison is not vacuous
     assert (ours - ref).abs().max() < 1e-5
 
 
@@ -491,6 +500,41 @@ def test_worst_iterate_prefers_misclassified_over_higher_loss(digits, mlp):
     broken = predict(mlp, ce) != y
     assert broken.float().mean() > 0.2
     assert torch.equal(predict(mlp, tricky) != y, broken)
+
+
+class Counting(nn.Module):
+    """Wraps a model and counts the rows it is asked to evaluate."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.rows = inner, 0
+
+    def features(self, x):
+        self.rows += x.shape[0]
+        return self.inner.features(x)
+
+    def forward(self, x):
+        self.rows += x.shape[0]
+        return self.inner(x)
+
+
+def test_early_stop_saves_compute(digits, mlp):
+    xtr, ytr, x, y = digits
+    counted = Counting(mlp)
+    for es in (False, True):
+        counted.rows = 0
+        pgd(counted, x, y, eps=0.2, alpha=0.05, steps=10, early_stop=es, generator=gen(30))
+        rows = counted.rows
+        if not es:
+            assert rows == 11 * len(y)
+    assert rows < 0.5 * 11 * len(y)
+    fea = {}
+    for es in (False, True):
+        counted.rows = 0
+        feature_attack(counted, x[:40], y[:40], eps=0.2, alpha=0.025, steps=10, n_targets=4, early_stop=es,
+                       target_pool=(xtr, ytr), generator=gen(31))
+        fea[es] = counted.rows
+    assert fea[True] < 0.5 * fea[False]
 
 
 def test_worst_iterate_not_worse_than_last(digits, mlp):

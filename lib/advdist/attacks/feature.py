@@ -36,7 +36,7 @@ from .core import (
     project,
     random_start as _random_start,
 )
-from .gradient import _wide, margin
+from .gradient import _chunked_tuple, _wide, margin
 
 
 def draw_targets(y: torch.Tensor, y_pool: torch.Tensor, n_targets: int,
@@ -54,6 +54,21 @@ def cosine_distance(f: torch.Tensor, f_target: torch.Tensor) -> torch.Tensor:
     """max(1 − cos(f, f_target), 0) per row, over flattened features (at least fp32)."""
     f, f_target = _wide(f.flatten(1)), _wide(f_target.flatten(1))
     return (1 - F.cosine_similarity(f, f_target.to(f.dtype), dim=1)).clamp_min(0)
+
+
+def _head(model: nn.Module, x: torch.Tensor, feat: Callable) -> Callable | None:
+    """``model.fc`` when ``model(x) == model.fc(model.features(x))`` (the advdist.models contract), checked on a few
+    rows: then one forward pass gives both the logits for the success check and the features for the step."""
+    fc = getattr(model, "fc", None)
+    if not isinstance(fc, nn.Module) or not len(x):
+        return None
+    with torch.no_grad():
+        probe = x[:4]
+        try:
+            same = torch.allclose(fc(feat(probe)), model(probe), rtol=1e-4, atol=1e-5)
+        except (RuntimeError, TypeError, ValueError):
+            return None
+    return fc if same else None
 
 
 def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float, steps: int,
@@ -95,39 +110,39 @@ def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
         with torch.no_grad():
             f_uniq = chunked(lambda xb: feat(xb).flatten(1), x_pool[uniq.to(x_pool.device)].to(x.device),
                              batch_size=batch_size)
+        head = _head(model, x, feat) if features is None else None
 
-        def check(rows):
-            with torch.no_grad():
-                logits = chunked(model, x_adv[rows], batch_size=batch_size)
-                row_margin[rows] = margin(logits, yt[rows])
-                row_wrong[rows] = logits.argmax(1) != yt[rows]
-
-        def update(rows):
+        def step(rows, update: bool):
+            """Margins and predictions at the current iterate of ``rows``, and their next iterate."""
+            xa = x_adv[rows]
             with torch.enable_grad():
-                xa = x_adv[rows].requires_grad_(True)
-                loss = cosine_distance(feat(xa), f_uniq[inv[rows]])
-                g = input_grad(loss.sum(), xa)
+                xa.requires_grad_(update)
+                f = feat(xa) if (update or head is not None) else None
+                logits = head(f) if head is not None else model(xa)
+                if not update:
+                    return margin(logits, yt[rows]).detach(), logits.argmax(1) != yt[rows], xa.detach()
+                g = input_grad(cosine_distance(f, f_uniq[inv[rows]]).sum(), xa)
             with torch.no_grad():
-                x_adv[rows] = project(xa.detach() - alpha * normalize_step(g, norm), xt[rows], eps, norm)
-            return rows
+                nxt = project(xa.detach() - alpha * normalize_step(g, norm), xt[rows], eps, norm)
+            return margin(logits, yt[rows]).detach(), logits.argmax(1) != yt[rows], nxt
 
         for t in range(steps + 1):
             img_active = ~done if early_stop else torch.ones_like(done)
             rows = img_active.repeat_interleave(k).nonzero(as_tuple=True)[0]
             if rows.numel() == 0:
                 break
-            check(rows)
+            row_margin[rows], row_wrong[rows], nxt = _chunked_tuple(
+                lambda r: step(r, update=t < steps), rows, batch_size=batch_size)
             wrong, marg = row_wrong.view(b, k), row_margin.view(b, k)
             newly = wrong.any(1) & ~done
-            if newly.any():
+            if newly.any():  # x_adv still holds iterate t here
                 pick = torch.where(wrong, marg, torch.full_like(marg, float("inf"))).argmin(1)
                 out[newly] = x_adv.view(b, k, *x.shape[1:])[newly, pick[newly]]
                 done |= newly
             if t == steps:
                 break
-            rows = (~done if early_stop else torch.ones_like(done)).repeat_interleave(k).nonzero(as_tuple=True)[0]
-            if rows.numel():
-                chunked(update, rows, batch_size=batch_size)
+            write = ~done[rows // k] if early_stop else torch.ones_like(rows, dtype=torch.bool)
+            x_adv[rows[write]] = nxt[write]
         rest = ~done
         if rest.any():
             pick = row_margin.view(b, k).argmin(1)

@@ -88,12 +88,14 @@ def _per_example_abs_mean(g: torch.Tensor) -> torch.Tensor:
 
 
 def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x0: torch.Tensor, *, eps: float, alpha: float,
-         steps: int, norm: str, loss_fn: LossFn, decay: float | None, use_best: bool, early_stop: bool):
+         steps: int, norm: str, loss_fn: LossFn, decay: float | None, use_best: bool, early_stop: bool,
+         score_last: bool = True):
     """Iterate projected steps on one chunk (rows independent). Returns (x_out, loss_out, wrong_out).
 
     ``decay=None``: PGD step α·normalize(∇); else MIM: m ← decay·m + ∇/mean|∇|, step α·normalize(m).
     Iterates x^0 … x^steps are all scored; the worst (misclassified first, then highest loss) is returned with
     ``use_best``, else the last one. ``early_stop`` freezes an example at its first misclassified iterate.
+    ``score_last=False`` skips the forward pass at x^steps when nobody needs its score (last iterate, one start).
     """
     n = x.shape[0]
     x_adv = x0.detach().clone()
@@ -107,6 +109,8 @@ def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x0: torch.Tensor, *
         if idx.numel() == 0:
             break
         last = t == steps
+        if last and not (use_best or score_last):
+            break
         with torch.enable_grad():
             xa = x_adv[idx].requires_grad_(not last)
             logits = model(xa)
@@ -185,7 +189,8 @@ def _iterative(model, x, y, *, eps, alpha, steps, norm, loss, kappa, decay, rand
         x0 = xt
     with frozen(model):
         run = lambda xc, yc, x0c: _run(model, xc, yc, x0c, eps=eps, alpha=alpha, steps=steps, norm=norm,
-                                       loss_fn=loss_fn, decay=decay, use_best=use_best, early_stop=early_stop)
+                                       loss_fn=loss_fn, decay=decay, use_best=use_best, early_stop=early_stop,
+                                       score_last=restarts > 1)
         out, out_loss, out_wrong = _chunked_tuple(run, xt.detach(), yt, x0, batch_size=batch_size)
     if restarts > 1:
         out = select_restarts(out, out_loss, out_wrong, restarts)[0]

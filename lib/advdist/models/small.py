@@ -42,7 +42,7 @@ def _hw(input_size) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def _check_positive(name: str, size: tuple[int, int], model: str) -> None:
+def _check_positive(size: tuple[int, int], model: str) -> None:
     if min(size) < 1:
         raise ValueError(f"{model}: input_size too small, the feature map would be {size[0]}x{size[1]}")
 
@@ -58,7 +58,7 @@ class SmallCNN(Classifier):
         super().__init__(normalize)
         h, w = _hw(input_size)
         h, w = ((h - 4) // 2 - 4) // 2, ((w - 4) // 2 - 4) // 2
-        _check_positive("input_size", (h, w), "smallcnn")
+        _check_positive((h, w), "smallcnn")
         self.feature_extractor = nn.Sequential(OrderedDict([
             ("conv1", nn.Conv2d(in_channels, 32, 3)), ("relu1", nn.ReLU()),
             ("conv2", nn.Conv2d(32, 32, 3)), ("relu2", nn.ReLU()),
@@ -100,7 +100,7 @@ class LeNet5Madry(Classifier):
         super().__init__(normalize)
         h, w = _hw(input_size)
         h, w = h // 4, w // 4
-        _check_positive("input_size", (h, w), "lenet5-madry")
+        _check_positive((h, w), "lenet5-madry")
         self.conv1 = nn.Conv2d(in_channels, 32, 5, padding=2)
         self.conv2 = nn.Conv2d(32, 64, 5, padding=2)
         self.linear1 = nn.Linear(64 * h * w, 1024)

@@ -1,0 +1,102 @@
+"""Robustness matrix: A_rob is the per-example AND (ADT Eq. 12); cascade gives the same A_rob; caching."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import advdist.attacks as attacks
+from advdist import evaluate
+from advdist.attacks.settings import AttackSpec
+from advdist.config import resolve
+from advdist.store import get_or_train
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    import os
+
+    old = os.environ.get("ADVDIST_RUNS")
+    os.environ["ADVDIST_RUNS"] = str(tmp_path_factory.mktemp("runs"))
+    from advdist import data
+
+    splits = data.load("digits")
+    model, run = get_or_train(resolve("smoke", "adt-cifar10", epochs=3), progress=False, splits=splits)
+    yield model, run, splits.x_test[:120], splits.y_test[:120]
+    if old is None:
+        os.environ.pop("ADVDIST_RUNS")
+    else:
+        os.environ["ADVDIST_RUNS"] = old
+
+
+def _specs():
+    eps = 0.1
+    return [
+        AttackSpec("FGSM", "fgsm", {"eps": eps}),
+        AttackSpec("PGD-5", "pgd", {"eps": eps, "alpha": eps / 4, "steps": 5, "random_start": False}),
+        AttackSpec("PGD-10", "pgd", {"eps": 2 * eps, "alpha": eps / 2, "steps": 10, "random_start": False}),
+    ]
+
+
+def test_a_rob_is_the_and_of_the_attack_columns(trained):
+    model, _, x, y = trained
+    rm = evaluate.robustness_matrix(model, (x, y), _specs(), progress=False)
+    cols = rm.correct[["FGSM", "PGD-5", "PGD-10"]].astype(bool)
+    assert rm.a_rob == pytest.approx(cols.all(axis=1).mean())
+    acc = rm.accuracy()
+    assert acc["A_nat"] >= acc["FGSM"] and acc["A_nat"] > acc["PGD-10"]
+    assert acc["A_rob"] <= min(acc["FGSM"], acc["PGD-5"], acc["PGD-10"])
+    # clean column agrees with a direct forward pass
+    with torch.no_grad():
+        direct = (model(x).argmax(1) == y).float().mean().item()
+    assert acc["A_nat"] == pytest.approx(direct)
+    # a stronger budget breaks at least as many examples here (PGD-10 at 2ε vs PGD-5 at ε)
+    assert acc["PGD-10"] <= acc["PGD-5"]
+
+
+def test_cascade_gives_the_same_a_rob_and_attacks_fewer_examples(trained, monkeypatch):
+    model, _, x, y = trained
+    seen = {"n": 0}
+    real = attacks.pgd
+
+    def counting_pgd(model, x, y, **kw):
+        seen["n"] += len(x)
+        return real(model, x, y, **kw)
+
+    monkeypatch.setattr(attacks, "pgd", counting_pgd)
+    full = evaluate.robustness_matrix(model, (x, y), _specs(), progress=False)
+    n_full, seen["n"] = seen["n"], 0
+    casc = evaluate.robustness_matrix(model, (x, y), _specs(), cascade=True, progress=False)
+    assert casc.a_rob == full.a_rob
+    assert (casc.robust == full.robust).all()
+    assert seen["n"] < n_full
+    # per-attack columns are NA exactly where cascade skipped an already-broken example
+    assert casc.correct["PGD-10"].isna().sum() == (~full.correct[["FGSM", "PGD-5"]].astype(bool).all(axis=1)).sum()
+
+
+def test_results_are_cached_beside_the_run_and_reused(trained, monkeypatch):
+    model, run, x, y = trained
+    first = evaluate.robustness_matrix(model, (x, y), _specs(), run=run, progress=False)
+    files = sorted(p.name for p in run.results_dir.iterdir())
+    assert len(files) == 3 and any(f.startswith("PGD-5-") for f in files)
+    monkeypatch.setattr(attacks, "pgd", lambda *a, **k: pytest.fail("attack re-run despite cache"))
+    monkeypatch.setattr(attacks, "fgsm", lambda *a, **k: pytest.fail("attack re-run despite cache"))
+    again = evaluate.robustness_matrix(model, (x, y), _specs(), run=run, progress=False)
+    assert again.correct.equals(first.correct)
+
+
+def test_named_settings_resolve_and_duplicate_names_are_rejected(trained):
+    model, _, x, y = trained
+    rm = evaluate.robustness_matrix(model, (x[:20], y[:20]), ["FGSM", "PGD-20"], scale="smoke", dataset="digits",
+                                    progress=False)
+    assert list(rm.correct.columns) == ["clean", "FGSM", "PGD-20"]
+    with pytest.raises(ValueError, match="unique"):
+        evaluate.robustness_matrix(model, (x, y), ["FGSM", "FGSM"], scale="smoke", dataset="digits", progress=False)
+
+
+def test_model_mode_is_restored(trained):
+    model, _, x, y = trained
+    model.train()
+    evaluate.robustness_matrix(model, (x[:10], y[:10]), _specs()[:1], progress=False)
+    assert model.training
+    model.eval()
