@@ -66,6 +66,7 @@ class SmallCNN(nn.Module):
                                   nn.Conv2d(6, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten())
         self.drop = nn.Dropout(0.5)
         self.head = nn.Linear(8 * 4 * 4, c)
+        self.fc = self.head  # advdist.models contract: eval-mode forward == fc(features(x))
 
     def features(self, x):
         return self.conv(x)
@@ -421,6 +422,10 @@ def test_feature_attack_matches_reference_loop(digits, cnn64):
         ref_out.append(found)
     assert broken.tolist() == ref_broken
     assert (ours - torch.cat(ref_out)).abs().max() < 1e-5
+    # explicit features= disables the one-pass fc shortcut: same result on the two-pass path
+    two_pass = feature_attack(cnn64, x, y, eps=eps, alpha=alpha, steps=steps, n_targets=k, target_pool=pool,
+                              generator=gen(16), batch_size=7, features=cnn64.features)
+    assert (two_pass - ours).abs().max() < 1e-9
     assert 2 < sum(ref_broken) < len(x)
 
 
@@ -505,9 +510,11 @@ def test_worst_iterate_prefers_misclassified_over_higher_loss(digits, mlp):
 class Counting(nn.Module):
     """Wraps a model and counts the rows it is asked to evaluate."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, with_fc=False):
         super().__init__()
         self.inner, self.rows = inner, 0
+        if with_fc:
+            self.fc = inner.fc
 
     def features(self, x):
         self.rows += x.shape[0]
@@ -535,6 +542,14 @@ def test_early_stop_saves_compute(digits, mlp):
                        target_pool=(xtr, ytr), generator=gen(31))
         fea[es] = counted.rows
     assert fea[True] < 0.5 * fea[False]
+    # a model with the models contract (forward == fc ∘ features) needs one pass per step, not two
+    cnn = SmallCNN()
+    runs = {}
+    for name, model in (("fc", Counting(cnn, with_fc=True)), ("no-fc", Counting(cnn))):
+        feature_attack(model, x[:10], y[:10], eps=0.05, alpha=0.01, steps=5, n_targets=3, early_stop=False,
+                       target_pool=(xtr, ytr), generator=gen(32))
+        runs[name] = model.rows
+    assert runs["fc"] < 0.7 * runs["no-fc"]
 
 
 def test_worst_iterate_not_worse_than_last(digits, mlp):

@@ -70,6 +70,6 @@ def to_markdown(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
         return str(v)
 
     head = "| " + " | ".join(map(str, df.columns)) + " |"
-    sep = "|" + "|".join("---" if df[c].dtype == object else "---:" for c in df.columns) + "|"
+    sep = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(df[c]) else "---" for c in df.columns) + "|"
     rows = ["| " + " | ".join(fmt(v) for v in r) + " |" for r in df.itertuples(index=False)]
     return "\n".join([head, sep, *rows])

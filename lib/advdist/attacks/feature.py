@@ -118,7 +118,11 @@ def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
             with torch.enable_grad():
                 xa.requires_grad_(update)
                 f = feat(xa) if (update or head is not None) else None
-                logits = head(f) if head is not None else model(xa)
+                if head is not None:
+                    logits = head(f)
+                else:
+                    with torch.no_grad():
+                        logits = model(xa)
                 if not update:
                     return margin(logits, yt[rows]).detach(), logits.argmax(1) != yt[rows], xa.detach()
                 g = input_grad(cosine_distance(f, f_uniq[inv[rows]]).sum(), xa)
