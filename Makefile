@@ -30,7 +30,6 @@ env: $(STAMP) ## create .venv, install advdist (editable) and register the pytho
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) -m pip install --quiet -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) -c "import advdist, torch, papermill, nbval"  # fail here, not later, when the install is broken
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (advdist)" >/dev/null

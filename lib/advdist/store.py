@@ -44,7 +44,7 @@ def code_version() -> str:
     h = hashlib.sha256()
     for entry in TRAINING_CODE:
         p = pkg / entry
-        files = sorted(p.rglob("*.py")) if p.is_dir() else [p]
+        files = sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
         for f in files:
             if f.name == "__main__.py":
                 continue

@@ -36,6 +36,6 @@ def build(name: str, cfg, model) -> Method:
     return _REGISTRY[name](cfg, model)
 
 
-from advdist.methods import standard  # noqa: E402,F401  (registers itself)
+from advdist.methods import at_pgd, standard  # noqa: E402,F401  (register themselves)
 
 __all__ = ["Method", "build", "names", "register"]
