@@ -26,13 +26,7 @@ from advdist.attacks.spsa import spsa, spsa_gradient
 
 # ----------------------------------------------------------------------------------------- fixtures
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one intra-op thread is fastest and immune to oversubscription on shared cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class ModeProbe(nn.Module):

@@ -33,13 +33,7 @@ from advdist.attacks.feature import draw_targets
 
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: one intra-op thread is fastest (and far faster on a shared 2-core box); restored after."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---- models and data ---------------------------------------------------------------------------------------
