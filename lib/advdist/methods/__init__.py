@@ -36,6 +36,16 @@ def build(name: str, cfg, model) -> Method:
     return _REGISTRY[name](cfg, model)
 
 
-from advdist.methods import at_pgd, standard  # noqa: E402,F401  (register themselves)
+def _import_all() -> None:
+    """Import every module of this package: each registers its methods with ``@register``."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if info.name != "base":
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_all()
 
 __all__ = ["Method", "build", "names", "register"]
