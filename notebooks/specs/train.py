@@ -7,7 +7,7 @@ then shows its training curves. Every other notebook gets its models the same wa
 
 Run it from JupyterLab, or with papermill: `papermill notebooks/train.ipynb out.ipynb -p scale mini -p method standard`.""", ()),
 ("code", """scale: str = "smoke"          # smoke | mini | paper
-setting: str = "adt-cifar10"  # paper setting the scale adapts (advdist.config.SETTINGS)
+setting: str = "base"         # paper setting the scale adapts (advdist.config.SETTINGS)
 method: str = "standard"      # training method (advdist.methods.names())
 dataset: str = ""             # "" = the scale's dataset (smoke: digits, mini: fashion_mnist)
 model: str = ""               # "" = the scale's architecture
