@@ -16,7 +16,7 @@ def test_registry_and_unknown_options():
     cfg = resolve("smoke", method="at_pgd", method_kwargs={"stepz": 3})
     with pytest.raises(ValueError, match="unknown at_pgd option 'stepz'; valid: alpha_ratio, steps"):
         methods.build("at_pgd", cfg, torch.nn.Linear(2, 2))
-    with pytest.raises(ValueError, match="unknown method 'nope'; valid: at_pgd"):
+    with pytest.raises(ValueError, match=r"unknown method .nope.; valid: .*at_pgd"):
         methods.build("nope", cfg, torch.nn.Linear(2, 2))
 
 
