@@ -63,7 +63,7 @@ def test_hash_is_stable_canonical_and_ignores_provenance():
     # provenance (which setting/scale produced the values) does not change what is trained
     assert a.hash() == a.replace(setting="atld-cifar10").hash()
     # every training-relevant field does
-    for change in (dict(seed=1), dict(lr=0.01), dict(eps=0.2), dict(epochs=5), dict(method_kwargs={"x": 1})):
+    for change in (dict(seed=1), dict(lr=0.01), dict(eps=0.2), dict(epochs=a.epochs + 1), dict(method_kwargs={"x": 1})):
         assert a.replace(**change).hash() != a.hash()
     assert a.hash(extra={"code": "x"}) != a.hash(extra={"code": "y"})
     # canonical JSON: key order and tuple/list do not matter
