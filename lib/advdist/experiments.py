@@ -88,3 +88,18 @@ def with_paper(key: str, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
     """``ours`` beside the paper's numbers (Δ only when the setting is the paper's)."""
     comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
     return report.beside_paper(ours, report.paper_table(table(key).paper_csv), comparable=comparable)
+
+
+def compare_rows(ours: pd.DataFrame, rows: list[str], baseline: str, column: str = "A_rob") -> list[str]:
+    """Plain sentences: does each of ``rows`` beat ``baseline`` on ``column``? (only rows present)."""
+    vals = dict(zip(ours["model"], ours[column]))
+    if baseline not in vals:
+        return [f"{baseline} not in the table; no comparison"]
+    out = []
+    for r in rows:
+        if r not in vals:
+            continue
+        d = vals[r] - vals[baseline]
+        verdict = "beats" if d > 0 else ("ties" if d == 0 else "does not beat")
+        out.append(f"{r} {verdict} {baseline} on {column}: {vals[r]:.2f} vs {vals[baseline]:.2f} ({d:+.2f} pp)")
+    return out
