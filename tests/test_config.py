@@ -93,3 +93,12 @@ def test_notebook_parameters_catch_misspelled_and_mistyped_parameters():
         config.notebook_parameters({**ns, "epochs": True})
     with pytest.raises(ConfigError, match=r"unknown scale 'medium'"):
         config.notebook_parameters({**ns, "scale": "medium"})
+
+
+def test_scale_method_options_merge_under_explicit_ones():
+    smoke = resolve("smoke", method="adt_expam")
+    assert smoke.method_kwargs["width"] == 8
+    assert resolve("paper", method="adt_expam").method_kwargs == {}
+    mine = resolve("smoke", method="adt_expam", method_kwargs={"width": 4, "lam": 0.0})
+    assert mine.method_kwargs["width"] == 4 and mine.method_kwargs["lam"] == 0.0 and "lr_g" in mine.method_kwargs
+    assert resolve("smoke", method="standard").method_kwargs == {}

@@ -89,6 +89,14 @@ SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+#: per-scale method options (merged under any ``method_kwargs`` given explicitly). The amortised ADT
+#: generators (Table 7: 256–512 filters) are far too slow for CPU scales; smaller widths stand in.
+METHOD_KWARGS: dict[str, dict[str, dict[str, Any]]] = {
+    "paper": {},
+    "mini": {"adt_expam": {"width": 32, "lr_g": 1e-3}, "adt_impam": {"width": 32, "q_width": 16, "lr_g": 1e-3}},
+    "smoke": {"adt_expam": {"width": 8, "lr_g": 2e-3}, "adt_impam": {"width": 8, "q_width": 8, "lr_g": 2e-3}},
+}
+
 #: test examples attacked per scale in robustness tables (stratified subset); None = the whole test set
 EVAL_N: dict[str, int | None] = {"smoke": 100, "mini": 1000, "paper": None}
 
@@ -248,6 +256,7 @@ def resolve(scale: str = "mini", setting: str | None = None, *, method: str = "s
         if k in ("n_train", "n_test") and v == 0:
             v = None
         values[k] = v
+    values["method_kwargs"] = {**METHOD_KWARGS[scale].get(method, {}), **values.get("method_kwargs", {})}
     values.update(method=method, scale=scale, setting=setting)
     return TrainConfig.from_dict(values)
 

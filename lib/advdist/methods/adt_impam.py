@@ -1,0 +1,149 @@
+"""ADT_IMP-AM: adversarial distributional training with amortised implicit distributions.
+
+ADT (Dong et al., NeurIPS 2020), Sec. 3.3, App. A.3 (Eq. A.2-A.3, Alg. 4), App. B.3, App. C.2-C.3. A generator
+δ = g_φ(z; x) = ε·tanh(net([x, ∇ₓL(x), ∇ₓL(x_FGSM), e(z)])), z ~ U(−1, 1)^64, defines an implicit conditional
+distribution p_φ(δ|x). Its entropy has no closed form and is replaced by the variational lower bound
+H(p_φ(δ|x)) ≥ E_{p(z)} log q_ψ(z | g_φ(z; x)) + c (Eq. A.2), with q_ψ a diagonal Gaussian given by the network
+of Table 8. The objective
+
+    min_θ max_{φ,ψ} (1/n) Σ_i E_{p(z)}[ L(f_θ(x_i + g_φ(z; x_i)), y_i) + λ·log q_ψ(z | g_φ(z; x_i)) ]   (A.3)
+
+is solved by simultaneous stochastic gradient descent on θ and ascent on (φ, ψ) (Alg. 4), one z per example.
+λ = 0.01 (Sec. 5 (C)); φ: Adam lr 2e-4, betas (0.5, 0.999); ψ: Adam lr 2e-4 (default betas (0.9, 0.999), as in
+the official code) (App. C.3).
+
+The joint update is one backward pass with gradient reversal, as in :mod:`advdist.methods.adt_expam`: the
+returned loss L(f_θ(x_adv), y) gives the classifier's descent direction; a hook on the detached x_adv sends
+−∂L/∂x_adv into the generator together with the gradient of −λ·log q (or of the hinge below) into the
+generator and q, then steps both Adam optimisers. The log q term does not depend on θ. q reads the unit-scale
+perturbation δ/ε (official code; equivalent to δ because of q's first BatchNorm).
+
+Options (``cfg.method_kwargs``), paper defaults first:
+
+- ``lam`` = 0.01: λ of Eq. (A.3) (same name as in ``adt_exp``).
+- ``logq`` = ``"sum"`` (paper: log q is the log-density of the 64-dim diagonal Gaussian, summed over z's
+  dimensions, constants included) | ``"mean"`` (official code: averaged over the 64 dimensions).
+- ``q_param`` = ``"std"`` (paper App. A.3: q's network gives mean and *standard deviation*, σ = softplus) |
+  ``"var"`` (official code: softplus output used as the *variance*, with ``+1e-8`` guards).
+- ``hinge`` = None (paper: the plain term λ·log q) | a float τ (official code: τ = 0.9 with λ = 1): G and q
+  minimise λ·relu(−mean_B log q − τ), i.e. the bound is pushed up only while the batch-mean negative log q
+  exceeds τ. With ``logq="mean"`` τ = 0.9 is about the NLL of a constant predictor N(0, 1/3) of U(−1, 1)
+  (0.870), so the term — and q's training signal — switch off as soon as q learns a little
+  (adt-official.md §2). The official setting is ``ADT_IMPAM_OFFICIAL``.
+- ``z_dim`` = 64; ``width`` = 256 (generator, Table 7), ``q_width`` = 32 (q, Table 8): small values for
+  the CPU scales; ``code_layout`` as in ADT_EXP-AM.
+- ``input_grad``, ``outer`` (``"ce"`` | ``"trades"``, ADT+TRADES of Sec. 5.4 with ``beta``) and ``lr_g``,
+  ``betas_g`` as in :mod:`advdist.methods.adt_expam`; ``lr_q`` = 2e-4, ``betas_q`` = (0.9, 0.999).
+
+Logged per batch: ``train_adv_acc``, ``logq`` (batch mean of log q(z|δ) in the ``logq`` reduction; absent when
+λ = 0, where q is neither used nor trained); with ``outer="trades"`` also ``train_acc`` and ``kl``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from advdist.methods import register
+from advdist.methods.adt_expam import (INPUT_GRADS, OUTERS, _betas, _choice, _number, attach_ascent,
+                                       generator_inputs, image_shape, outer_loss)
+from advdist.methods.base import Method
+from advdist.models.generators import Q_PARAMS, Q_REDUCTIONS, ImpAMGenerator, VariationalQ
+
+#: ``method_kwargs`` of the official ``adt_impam.py`` behaviour (adt-official.md §2)
+ADT_IMPAM_OFFICIAL = {"lam": 1.0, "hinge": 0.9, "logq": "mean", "q_param": "var", "input_grad": "batch_mean",
+                      "code_layout": True}
+
+
+@register("adt_impam")
+class ADTImpAM(Method):
+    """ADT_IMP-AM (ADT Sec. 3.3, Eq. A.2-A.3, Alg. 4): amortised implicit adversarial distributions with a
+    variational entropy bound; options and paper-vs-code choices in the module docstring."""
+
+    defaults = {"lam": 0.01, "logq": "sum", "q_param": "std", "hinge": None, "z_dim": 64, "width": 256,
+                "q_width": 32, "code_layout": False, "input_grad": "example", "lr_g": 2e-4,
+                "betas_g": (0.5, 0.999), "lr_q": 2e-4, "betas_q": (0.9, 0.999), "outer": "ce", "beta": 6.0}
+
+    def __init__(self, cfg, model):
+        super().__init__(cfg, model)
+        hp, name = self.hp, self.name
+        c, h, w = image_shape(name, cfg)
+        if cfg.eps <= 0:
+            raise ValueError(f"{name} needs eps > 0 (δ = ε·tanh(·)), got {cfg.eps!r}")
+        _number(name, "lam", hp["lam"])
+        _number(name, "beta", hp["beta"])
+        if hp["hinge"] is not None:
+            if isinstance(hp["hinge"], bool) or not isinstance(hp["hinge"], (int, float)):
+                raise ValueError(f"{name} option hinge must be None or a number, got {hp['hinge']!r}")
+        _choice(name, "logq", hp["logq"], Q_REDUCTIONS)
+        _choice(name, "q_param", hp["q_param"], Q_PARAMS)
+        _choice(name, "input_grad", hp["input_grad"], INPUT_GRADS)
+        _choice(name, "outer", hp["outer"], OUTERS)
+        _choice(name, "code_layout", hp["code_layout"], (False, True))
+        self.generator = ImpAMGenerator(c, (h, w), width=hp["width"], z_dim=hp["z_dim"],
+                                        code_layout=hp["code_layout"])
+        self.q = VariationalQ(c, z_dim=hp["z_dim"], width=hp["q_width"])
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=_number(name, "lr_g", hp["lr_g"], positive=True),
+                                      betas=_betas(name, "betas_g", hp["betas_g"]))
+        self.opt_q = torch.optim.Adam(self.q.parameters(), lr=_number(name, "lr_q", hp["lr_q"], positive=True),
+                                      betas=_betas(name, "betas_q", hp["betas_q"]))
+
+    # -- the distribution ------------------------------------------------------------------------
+    def inputs(self, model, x, y):
+        """Generator inputs [x, g¹, g²] (App. C.2), classifier frozen in eval mode."""
+        return generator_inputs(model, x, y, self.cfg.eps, input_grad_mode=self.hp["input_grad"])
+
+    def sample(self, x: torch.Tensor, inp: torch.Tensor,
+               z: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One sample per example (Alg. 4 line 4): ``(x_adv, pert, z)`` with pert = δ/ε = tanh(·) ∈ (−1, 1),
+        x_adv = clip(x + ε·pert, 0, 1), z ~ U(−1, 1)^{d_z} from the global RNG unless given. Generator in
+        train mode; differentiable w.r.t. φ."""
+        self.generator.train()
+        if z is None:
+            z = self.generator.sample_z(len(x), device=x.device, dtype=x.dtype)
+        pert = self.generator(inp, z)
+        return (x + self.cfg.eps * pert).clamp(0.0, 1.0), pert, z
+
+    def log_q(self, z: torch.Tensor, pert: torch.Tensor) -> torch.Tensor:
+        """Per-example log q_ψ(z | δ) (Eq. A.2's integrand; options ``logq``, ``q_param``); q in train mode."""
+        self.q.train()
+        return self.q.log_prob(z, pert, param=self.hp["q_param"], reduction=self.hp["logq"])
+
+    def entropy_term(self, logq: torch.Tensor) -> torch.Tensor:
+        """The scalar the generator and q *minimise* for the entropy bound: −λ·mean_B log q (paper, Eq. A.3),
+        or λ·relu(−mean_B log q − τ) with ``hinge`` = τ (official code)."""
+        lam, tau = float(self.hp["lam"]), self.hp["hinge"]
+        if tau is None:
+            return -lam * logq.mean()
+        return lam * F.relu(-logq.mean() - float(tau))
+
+    # -- one training step -----------------------------------------------------------------------
+    def loss(self, model, x, y):
+        inp = self.inputs(model, x, y)
+        x_adv, pert, z = self.sample(x, inp)
+        logs = {}
+        extra = None
+        if float(self.hp["lam"]):
+            logq = self.log_q(z, pert)
+            extra = self.entropy_term(logq)
+            logs["logq"] = logq.mean().item()
+        x_in = x_adv.detach().requires_grad_(True)
+        loss, outer_logs = outer_loss(model, x, x_in, y, outer=self.hp["outer"], beta=self.hp["beta"])
+        attach_ascent(x_in, x_adv, extra, [self.opt_g, self.opt_q] if extra is not None else [self.opt_g])
+        return loss, {**outer_logs, **logs}
+
+    # -- state -----------------------------------------------------------------------------------
+    def state_dict(self):
+        return {"generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict(),
+                "q": self.q.state_dict(), "opt_q": self.opt_q.state_dict()}
+
+    def load_state_dict(self, state):
+        self.generator.load_state_dict(state["generator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.q.load_state_dict(state["q"])
+        self.opt_q.load_state_dict(state["opt_q"])
+
+    def to(self, device):
+        self.generator.to(device)
+        self.q.to(device)
+        return self
