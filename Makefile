@@ -21,7 +21,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks golden lab reproduce-table1 reproduce-adt-table1 reproduce-all train clean-smoke
+.PHONY: help env test test-unit test-notebooks golden lab bench reproduce-table1 reproduce-adt-table1 reproduce-all train clean-smoke
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -47,6 +47,10 @@ test-notebooks: $(STAMP)
 
 golden: $(STAMP) ## rebuild notebooks/ from notebooks/specs/ and store their smoke outputs (what nbval compares)
 	TQDM_DISABLE=1 $(PY) tools/golden.py
+
+bench: $(STAMP) ## print the benchmark table (attack engine vs baselines, same-process ratios) -> figures/bench/bench.json
+	@mkdir -p figures/bench
+	$(PY) -m advdist.bench --out figures/bench/bench.json $(BENCH_ARGS)
 
 lab: $(STAMP) ## JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -76,7 +76,7 @@ def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
                    norm: str = "linf", random_start: bool = True, early_stop: bool = True,
                    features: Callable[[torch.Tensor], torch.Tensor] | None = None,
                    generator: torch.Generator | None = None, batch_size: int | None = 512,
-                   return_success: bool = False):
+                   return_success: bool = False, targets: torch.Tensor | None = None):
     """FeaAttack (ADT App. C.5): per image, ``n_targets`` feature-matching attacks in one batch; see module doc.
 
     ``target_pool=(x_pool, y_pool)``: images to draw targets from (default: the batch itself — the paper uses
@@ -84,6 +84,9 @@ def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
     without it; it only saves compute). Returns, per image, the first successful adversarial copy (the one with the
     lowest margin z_y − max_{j≠y} z_j among the misclassified copies), else the copy with the lowest margin after
     ``steps`` updates; with ``return_success`` also the boolean "broken" mask.
+
+    ``targets``: fixed target indices into the pool, shape (B, K) (e.g. from :func:`draw_targets`), used instead
+    of drawing them; K replaces ``n_targets`` (the random start still comes from ``generator``).
     """
     eps = check_eps(eps, norm)
     check_inputs(x, y)
@@ -96,8 +99,16 @@ def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
     if not callable(feat):
         raise ValueError("feature_attack needs model.features(x) (penultimate features) or features=callable")
     x_pool, y_pool = target_pool if target_pool is not None else (x, y)
+    if targets is not None:
+        if targets.dim() != 2 or targets.shape[0] != x.shape[0] or targets.shape[1] < 1 or targets.is_floating_point():
+            raise ValueError(f"targets must be integer indices of shape ({x.shape[0]}, K), K >= 1, "
+                             f"got {tuple(targets.shape)} {targets.dtype}")
+        if targets.numel() and (targets.min() < 0 or targets.max() >= len(y_pool)):
+            raise ValueError(f"targets must index the target pool (0 … {len(y_pool) - 1})")
+        n_targets = targets.shape[1]
     b, k = x.shape[0], n_targets
-    tgt_idx = draw_targets(y, y_pool.to(y.device), k, generator)  # (B, K)
+    tgt_idx = (targets.to(y.device, torch.long) if targets is not None
+               else draw_targets(y, y_pool.to(y.device), k, generator))  # (B, K)
     xt = x.detach().repeat_interleave(k, 0)  # row i·K + j: copy j of image i
     yt = y.repeat_interleave(k)
     x_adv = _random_start(xt, eps, norm, generator) if random_start else xt.clone()

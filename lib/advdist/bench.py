@@ -1,0 +1,445 @@
+"""``make bench``: timed comparisons of the attack engine against a baseline run in the same process.
+
+Each entry times a baseline and our implementation on the same model and data, interleaved (the order
+alternates between repeats) after one warm-up call each, and reports the median seconds, the ratio
+``baseline_s / ours_s`` (> 1: ours is faster) and how the two results were checked to agree. Absolute
+seconds depend on the machine and its load (2 shared CPU cores in CI); only the ratios are meant to be
+compared, and nothing here is a test (``tests/test_bench.py`` checks the schema and the agreement fields).
+
+Entries:
+
+- ``pgd20_vs_foolbox``: ℓ∞ PGD-20 (ε = 0.1, α = ε/4, start at x, last iterate) against foolbox's ``LinfPGD``
+  on the mini standard model, 256 Fashion-MNIST test images.
+- ``cascade_vs_pgd20``: the whole ADT Table 1 attack list in cascade mode (``evaluate.robustness_matrix``)
+  against PGD-20 alone and against the full (non-cascade) list, on the at_pgd mini model, 1000 test images.
+- ``feaattack_batched_vs_loop``: FeaAttack with all targets of an image in one batch against one target at a
+  time (each target's 50-step attack on the images not yet broken), same targets, 64 images, 20 targets.
+
+    python -m advdist.bench [--only NAME ...] [--quick] [--out figures/bench/bench.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from advdist import paths
+
+#: the ADT Table 1 columns, in the paper's order (also the cascade order)
+TABLE1_ATTACKS = ("FGSM", "PGD-20", "PGD-100", "MIM", "C&W", "FeaAttack")
+#: the at_pgd mini model used by the robust-model entries: cut down so that training it takes minutes
+ROBUST_OVERRIDES = dict(n_train=10000, epochs=3)
+#: cascade_vs_pgd20: image counts tried in turn until the full run is estimated to fit FULL_BUDGET_S
+SIZES = (1000, 500, 250, 100)
+FULL_BUDGET_S = 600.0
+FIELDS = ("what", "baseline", "ours", "baseline_s", "ours_s", "ratio", "device", "agree", "notes")
+
+
+# ---- what the entries run on ---------------------------------------------------------------------------------
+
+@dataclass
+class Context:
+    """Sizes and (lazily loaded) models and data of one benchmark run; tests build one with tiny models."""
+
+    quick: bool = False
+    repeats: int = 3
+    load_standard: Callable[[], torch.nn.Module] | None = None
+    load_robust: Callable[[], torch.nn.Module] | None = None
+    load_test: Callable[[], tuple[torch.Tensor, torch.Tensor]] | None = None
+    cascade_n: int | None = None
+    _cache: dict = field(default_factory=dict)
+
+    def _get(self, key: str, fn: Callable):
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    def standard_model(self) -> torch.nn.Module:
+        return self._get("standard", self.load_standard or _load_standard)
+
+    def robust_model(self) -> torch.nn.Module:
+        return self._get("robust", self.load_robust or _load_robust)
+
+    def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._get("test", self.load_test or _load_test)
+
+    def subset(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Stratified, deterministic ``n`` test examples (``experiments.eval_subset``)."""
+        from types import SimpleNamespace
+
+        from advdist.experiments import eval_subset
+
+        x, y = self.test_set()
+        return eval_subset(SimpleNamespace(x_test=x, y_test=y), "mini", n)
+
+    @property
+    def scale(self) -> str:
+        """Attack settings: ``mini`` (Fashion-MNIST), ``smoke`` step counts with ``--quick``."""
+        return "smoke" if self.quick else "mini"
+
+    @property
+    def settings_dataset(self) -> str:
+        return "digits" if self.quick else "fashion_mnist"
+
+
+def _load_standard() -> torch.nn.Module:
+    from advdist import config, store
+
+    return store.get_or_train(config.resolve("mini", "adt-cifar10"), device="cpu", progress=True)[0].eval()
+
+
+def _load_robust() -> torch.nn.Module:
+    from advdist import config, store
+
+    cfg = config.resolve("mini", "adt-cifar10", method="at_pgd", **ROBUST_OVERRIDES)
+    return store.get_or_train(cfg, device="cpu", progress=True)[0].eval()
+
+
+def _load_test() -> tuple[torch.Tensor, torch.Tensor]:
+    from advdist import data
+
+    splits = data.load("fashion_mnist")
+    return splits.x_test, splits.y_test
+
+
+def build_context(quick: bool = False, repeats: int | None = None, cascade_n: int | None = None) -> Context:
+    """The default context: the run store's mini models and the Fashion-MNIST test split."""
+    return Context(quick=quick, repeats=repeats or (2 if quick else 3), cascade_n=cascade_n)
+
+
+# ---- timing ------------------------------------------------------------------------------------------------
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: bool = True):
+    """Run every function ``repeats`` times, interleaved (order reversed on every other round), after one
+    warm-up call each. Returns ``({name: [seconds, ...]}, {name: result of the first call}).``"""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    first: dict[str, Any] = {}
+    names = list(fns)
+    if warmup:
+        for k in names:
+            first[k] = fns[k]()
+    for r in range(repeats):
+        for k in (names if r % 2 == 0 else names[::-1]):
+            t0 = time.perf_counter()
+            out = fns[k]()
+            times[k].append(time.perf_counter() - t0)
+            first.setdefault(k, out)
+    return times, first
+
+
+def median(ts: list[float]) -> float:
+    return float(statistics.median(ts))
+
+
+def _result(model, what, baseline, ours, baseline_s, ours_s, agree, notes, **extra) -> dict:
+    dev = next(model.parameters()).device
+    out = {"what": what, "baseline": baseline, "ours": ours, "baseline_s": round(baseline_s, 4),
+           "ours_s": round(ours_s, 4), "ratio": round(baseline_s / ours_s, 3) if ours_s > 0 else float("nan"),
+           "device": f"{dev.type} ({torch.get_num_threads()} threads)" if dev.type == "cpu" else str(dev),
+           "agree": agree, "notes": notes}
+    out.update(extra)
+    return out
+
+
+# ---- entries -----------------------------------------------------------------------------------------------
+
+ENTRIES: dict[str, Callable[[Context], dict]] = {}
+
+
+def entry(fn: Callable[[Context], dict]) -> Callable[[Context], dict]:
+    ENTRIES[fn.__name__] = fn
+    return fn
+
+
+@entry
+def pgd20_vs_foolbox(ctx: Context) -> dict:
+    """PGD-20 ℓ∞ from x (no random start), last iterate, against foolbox 3 ``LinfPGD`` with the same settings."""
+    import foolbox as fb
+
+    from advdist.attacks import frozen, pgd
+
+    model = ctx.standard_model().eval()
+    n, steps = (32, 5) if ctx.quick else (256, 20)
+    x, y = ctx.subset(n)
+    eps = 0.1
+    alpha = eps / 4
+    fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=x.device)
+    attack = fb.attacks.LinfPGD(abs_stepsize=alpha, steps=steps, random_start=False)
+
+    def foolbox():
+        return attack(fmodel, x, y, epsilons=eps)[1]
+
+    def foolbox_frozen():  # the same with requires_grad=False on the weights: no weight gradients
+        with frozen(model):
+            return attack(fmodel, x, y, epsilons=eps)[1]
+
+    def ours():
+        return pgd(model, x, y, eps=eps, alpha=alpha, steps=steps, random_start=False, use_best=False)
+
+    try:
+        times, out = interleaved({"foolbox": foolbox, "ours": ours, "foolbox_frozen": foolbox_frozen}, ctx.repeats)
+    finally:
+        model.zero_grad(set_to_none=True)  # foolbox's loss.backward() leaves weight gradients on the model
+    ref, mine = out["foolbox"], out["ours"]
+    diff = (mine - ref).abs()
+    max_diff = float(diff.max())
+    n_px_diff = int((diff > 1e-6).sum())
+    with torch.no_grad():
+        acc_ref = float((model(ref).argmax(1) == y).float().mean())
+        acc_ours = float((model(mine).argmax(1) == y).float().mean())
+    at_boundary = float(((mine - x).abs().flatten(1).amax(1) > eps * 0.99).float().mean())
+    fb_s, ours_s, fbf_s = median(times["foolbox"]), median(times["ours"]), median(times["foolbox_frozen"])
+    agree = (f"max |x_ours - x_foolbox| = {max_diff:.2e} ({n_px_diff} of {diff.numel()} pixels differ by > 1e-6); "
+             f"accuracy under attack {acc_ours:.4f} (ours) vs {acc_ref:.4f} (foolbox)")
+    notes = (f"{n} stratified Fashion-MNIST test images, batch of {n}, eps={eps}, alpha=eps/4, {steps} steps, "
+             f"start at x; ours use_best=False (= foolbox's last iterate); {at_boundary:.0%} of ours reach the "
+             f"eps boundary; medians of {ctx.repeats} interleaved runs after a warm-up. foolbox calls "
+             f"loss.backward() (weight gradients too) and one extra forward pass for its success check; with the "
+             f"weights frozen (requires_grad=False) foolbox took {fbf_s:.3f} s: plain/frozen foolbox = "
+             f"{fb_s / fbf_s if fbf_s else float('nan'):.2f}x, frozen foolbox/ours = "
+             f"{fbf_s / ours_s if ours_s else float('nan'):.2f}x")
+    return _result(model, "PGD-20 linf, last iterate, from x", f"foolbox {fb.__version__} LinfPGD", "advdist.attacks.pgd",
+                   fb_s, ours_s, agree, notes, max_abs_diff=max_diff, at_boundary=at_boundary, foolbox_frozen_s=round(fbf_s, 4),
+                   n=n, steps=steps, repeats=ctx.repeats)
+
+
+class _Timed:
+    """An attack setting that adds its own run time to ``clock[name]`` (what ``robustness_matrix`` needs of it)."""
+
+    def __init__(self, spec, clock: dict[str, float]):
+        self.spec, self.clock = spec, clock
+        self.name, self.fn, self.kwargs = spec.name, spec.fn, spec.kwargs
+
+    def __call__(self, model, x, y, **kw):
+        t0 = time.perf_counter()
+        try:
+            return self.spec(model, x, y, **kw)
+        finally:
+            self.clock[self.name] = self.clock.get(self.name, 0.0) + time.perf_counter() - t0
+
+
+def _grad_evals(spec) -> int:
+    """Forward(+backward) passes per image of an attack setting (its cost in units of one PGD step)."""
+    kw = spec.kwargs
+    if spec.fn == "fgsm":
+        return 2
+    if spec.fn == "feature_attack":
+        return int(kw["n_targets"]) * (int(kw["steps"]) + 1)
+    return int(kw.get("restarts", 1)) * (int(kw["steps"]) + 1)
+
+
+@entry
+def cascade_vs_pgd20(ctx: Context) -> dict:
+    """ADT Table 1's attack list in cascade mode vs PGD-20 alone and vs the full (non-cascade) list."""
+    from advdist.attacks import settings
+    from advdist.evaluate import robustness_matrix
+
+    model = ctx.robust_model().eval()
+    specs = [settings.get(a, scale=ctx.scale, paper="adt", dataset=ctx.settings_dataset) for a in TABLE1_ATTACKS]
+    clocks: dict[str, dict[str, float]] = {"cascade": {}, "full": {}}
+
+    def run(data, attacks, cascade: bool):
+        return robustness_matrix(model, data, attacks, cascade=cascade, progress=False, scale=ctx.scale,
+                                 paper="adt", dataset=ctx.settings_dataset, target_pool=data)
+
+    size_note = ""
+    if ctx.cascade_n:
+        n = ctx.cascade_n
+    elif ctx.quick:
+        n = 64
+    else:  # 1000 images unless the full run is estimated (from a timed PGD-20 run) to exceed FULL_BUDGET_S
+        data = ctx.subset(1000)
+        t_pgd, _ = interleaved({"pgd20": lambda: run(data, [specs[1]], False)}, 2)  # warm-up, then 2 timed runs
+        est_per_image = median(t_pgd["pgd20"]) / 1000 * sum(map(_grad_evals, specs)) / _grad_evals(specs[1])
+        n = next((m for m in SIZES if est_per_image * m <= FULL_BUDGET_S), SIZES[-1])
+        if n < 1000:
+            size_note = (f"; {n} images instead of 1000: the full run on 1000 was estimated at "
+                         f"{est_per_image * 1000 / 60:.0f} min (> {FULL_BUDGET_S / 60:.0f} min) from timed PGD-20 runs on 1000 "
+                         f"scaled by the forward/backward passes per image")
+    data = ctx.subset(n)
+    x, y = data
+
+    def pgd20():
+        return run(data, [specs[1]], False)
+
+    def cascade():
+        return run(data, [_Timed(s, clocks["cascade"]) for s in specs], True)
+
+    def full():
+        return run(data, [_Timed(s, clocks["full"]) for s in specs], False)
+
+    # PGD-20 is cheap: warm it up and time it around each long run; the long runs are timed once each
+    # (on the real sizes they take minutes, so a warm-up would not change them)
+    pgd_times, _ = interleaved({"pgd20": pgd20}, 1)
+    res: dict[str, Any] = {}
+    long_times: dict[str, float] = {}
+    for name, fn in (("cascade", cascade), ("full", full)):
+        t0 = time.perf_counter()
+        res[name] = fn()
+        long_times[name] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res["pgd20"] = pgd20()
+        pgd_times["pgd20"].append(time.perf_counter() - t0)
+    p_s, c_s, f_s = median(pgd_times["pgd20"]), long_times["cascade"], long_times["full"]
+    rc, rf = res["cascade"], res["full"]
+    differ = int((rc.robust != rf.robust).sum())
+    acc_full = {k: round(v, 4) for k, v in rf.accuracy().items()}
+    agree = (f"A_rob cascade {rc.a_rob:.4f} vs full {rf.a_rob:.4f} ({differ} of {n} examples differ; random "
+             f"starts are drawn per chunk, so only deterministic attacks must agree exactly); "
+             f"A_rob PGD-20 alone {res['pgd20'].a_rob:.4f}")
+    per_c = ", ".join(f"{k} {v:.1f}s" for k, v in clocks["cascade"].items())
+    per_f = ", ".join(f"{k} {v:.1f}s" for k, v in clocks["full"].items())
+    costs = ", ".join(f"{s.name} {_grad_evals(s)}" for s in specs)
+    notes = (f"at_pgd mini model trained with {ROBUST_OVERRIDES} (cut down to keep the benchmark to minutes); "
+             f"{n} stratified test images{size_note}; attacks {list(TABLE1_ATTACKS)} at {ctx.scale} scale in that "
+             f"order, FeaAttack target pool = the same images; forward/backward passes per image: {costs}. "
+             f"cascade/PGD-20 = {c_s / p_s:.2f}x (goal <= 1.6x), full/cascade = {f_s / c_s:.2f}x; PGD-20 median "
+             f"of {len(pgd_times['pgd20'])} runs, cascade and full one run each. Attack seconds, cascade: {per_c}; "
+             f"full: {per_f}")
+    return _result(model, "ADT Table 1 attack list: cascade vs PGD-20 alone", "PGD-20 alone (robustness_matrix)",
+                   "cascade of the 6 Table 1 attacks", p_s, c_s, agree, notes,
+                   full_s=round(f_s, 4), ratio_full_vs_cascade=round(f_s / c_s, 3),
+                   cascade_over_pgd20=round(c_s / p_s, 3),
+                   a_rob_cascade=rc.a_rob, a_rob_full=rf.a_rob, a_rob_pgd20=res["pgd20"].a_rob,
+                   robust_differ=differ, accuracy_full=acc_full,
+                   attack_s_cascade={k: round(v, 3) for k, v in clocks["cascade"].items()},
+                   attack_s_full={k: round(v, 3) for k, v in clocks["full"].items()}, n=n)
+
+
+@entry
+def feaattack_batched_vs_loop(ctx: Context) -> dict:
+    """FeaAttack, all K targets of an image in one batch vs one target at a time (same targets)."""
+    from advdist.attacks import draw_targets, feature_attack, settings
+
+    model = ctx.robust_model().eval()
+    n, k = (8, 4) if ctx.quick else (64, 20)
+    pool = ctx.subset(64 if ctx.quick else 1000)
+    x, y = ctx.subset(n)
+    spec = settings.get("FeaAttack", scale=ctx.scale, paper="adt", dataset=ctx.settings_dataset)
+    kw = {key: v for key, v in spec.kwargs.items() if key != "n_targets"}
+    targets = draw_targets(y, pool[1], k, torch.Generator().manual_seed(0))
+
+    def batched(random_start=True, batch_size=512):
+        return feature_attack(model, x, y, **kw, target_pool=pool, targets=targets, early_stop=True,
+                              random_start=random_start, generator=torch.Generator().manual_seed(1),
+                              batch_size=batch_size, return_success=True)[1]
+
+    def loop(random_start=True):
+        """Target j: the 50-step attack of every image not yet broken towards its j-th target."""
+        g = torch.Generator().manual_seed(1)
+        broken = torch.zeros(n, dtype=torch.bool)
+        for j in range(k):
+            idx = (~broken).nonzero(as_tuple=True)[0]
+            if idx.numel() == 0:
+                break
+            _, ok = feature_attack(model, x[idx], y[idx], **kw, target_pool=pool, targets=targets[idx, j:j + 1],
+                                   early_stop=True, random_start=random_start, generator=g, return_success=True)
+            broken[idx[ok]] = True
+        return broken
+
+    times, out = interleaved({"loop": loop, "batched": batched, "batched_bs128": lambda: batched(batch_size=128)},
+                             ctx.repeats)
+    b_mask, l_mask = out["batched"], out["loop"]
+    det_b, det_l = batched(random_start=False), loop(random_start=False)  # no random start: must agree exactly
+    l_s, b_s, b128_s = median(times["loop"]), median(times["batched"]), median(times["batched_bs128"])
+    agree = (f"broken: batched {b_mask.float().mean():.4f} vs loop {l_mask.float().mean():.4f} of {n} images, "
+             f"{int((b_mask != l_mask).sum())} differ (random starts differ between the two); without random "
+             f"start {det_b.float().mean():.4f} vs {det_l.float().mean():.4f}, {int((det_b != det_l).sum())} differ")
+    notes = (f"at_pgd mini model ({ROBUST_OVERRIDES}); {n} stratified test images, {k} targets each drawn once "
+             f"(draw_targets, pool = {len(pool[1])} stratified test images) and passed to both via targets=; "
+             f"eps={spec.eps}, alpha=eps/8, {kw['steps']} steps, random start; batched = one call, "
+             f"{n * k} rows in chunks of 512 (chunks of 128: {b128_s:.3f} s, {l_s / b128_s:.2f}x the loop); "
+             f"loop = {k} calls of {n} rows or fewer; both stop images once broken. Medians of {ctx.repeats} "
+             f"interleaved runs after a warm-up")
+    return _result(model, f"FeaAttack {k} targets: one batch vs one target at a time", "loop over targets",
+                   "feature_attack (all targets batched)", l_s, b_s, agree, notes,
+                   broken_batched=float(b_mask.float().mean()), broken_loop=float(l_mask.float().mean()),
+                   broken_differ=int((b_mask != l_mask).sum()), broken_differ_no_random_start=int((det_b != det_l).sum()),
+                   broken_no_random_start=float(det_b.float().mean()),
+                   batched_bs128_s=round(b128_s, 4), n=n, n_targets=k, repeats=ctx.repeats)
+
+
+# ---- report ------------------------------------------------------------------------------------------------
+
+def machine_info() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import foolbox
+        fb_version = foolbox.__version__
+    except ImportError:
+        fb_version = None
+    return {"torch": torch.__version__, "foolbox": fb_version, "python": platform.python_version(),
+            "threads": torch.get_num_threads(), "cpu": cpu,
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def table(results: list[dict]) -> str:
+    rows = [("entry", "baseline_s", "ours_s", "ratio", "agree")]
+    for r in results:
+        rows.append((r["name"], f"{r['baseline_s']:.3f}", f"{r['ours_s']:.3f}", f"{r['ratio']:.2f}x", r["agree"]))
+    w = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w[i]) if i < 4 else c for i, c in enumerate(row)) for row in rows]
+    lines.insert(1, "-" * min(160, max(len(line) for line in lines)))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, context: Context | None = None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m advdist.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--only", action="append", choices=sorted(ENTRIES), help="run only this entry (repeatable)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes (for the tests); the numbers mean nothing")
+    p.add_argument("--out", default=None, help="JSON output (default: figures/bench/bench.json)")
+    p.add_argument("--repeats", type=int, default=None, help="timed runs per variant (default 3; --quick 2)")
+    p.add_argument("--cascade-n", type=int, default=None, help="images for cascade_vs_pgd20 (default 1000)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = p.parse_args(argv)
+    ctx = context or build_context(args.quick, args.repeats, args.cascade_n)
+    if context is not None:
+        ctx.quick = ctx.quick or args.quick
+        ctx.repeats = args.repeats or (2 if ctx.quick else ctx.repeats)
+        ctx.cascade_n = args.cascade_n or ctx.cascade_n
+    out = Path(args.out) if args.out else paths.FIGURES / "bench" / "bench.json"
+    threads = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        results = []
+        for name in (args.only or list(ENTRIES)):
+            print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            r = {"name": name, **ENTRIES[name](ctx)}
+            r["wall_s"] = round(time.perf_counter() - t0, 2)
+            results.append(r)
+            print(f"[bench] {name}: ratio {r['ratio']:.2f}x ({r['wall_s']:.0f} s)", file=sys.stderr, flush=True)
+        report = {"meta": {**machine_info(), "quick": ctx.quick, "repeats": ctx.repeats,
+                           "argv": list(argv if argv is not None else sys.argv[1:])},
+                  "entries": results}
+    finally:
+        torch.set_num_threads(threads)
+    print(table(results))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
