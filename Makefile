@@ -21,7 +21,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks golden lab bench reproduce-table1 reproduce-adt-table1 reproduce-all train clean-smoke
+.PHONY: help env test test-unit test-notebooks golden lab bench train clean-smoke reproduce-table1 reproduce-adt reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -58,19 +58,26 @@ lab: $(STAMP) ## JupyterLab on the notebooks
 train: $(STAMP) ## train one model: make train METHOD=standard DATASET=fashion_mnist SCALE=mini
 	$(PY) -m advdist.train --method $(or $(METHOD),standard) $(if $(DATASET),--dataset $(DATASET)) --scale $(SCALE)
 
-# ---- reproductions: one notebook = one target; outputs under figures/$(SCALE)/<paper>/ ----------
+# ---- reproductions: one notebook = one target ---------------------------------------------------
+# The executed notebook lands beside the item's tables/figures in figures/$(SCALE)/<paper>/.
 FIG := figures/$(SCALE)
 
-$(FIG)/adt/table1.csv $(FIG)/adt/table1.md &: notebooks/adt/table1_cifar10_whitebox.ipynb $(STAMP)
-	@mkdir -p $(FIG)/adt
-	$(PAPERMILL) $< $(FIG)/adt/table1_cifar10_whitebox.ipynb
+$(FIG)/%.ipynb: notebooks/%.ipynb $(STAMP)
+	@mkdir -p $(dir $@)
+	$(PAPERMILL) $< $@
 
-reproduce-adt-table1: $(FIG)/adt/table1.csv ## ADT Table 1 (CIFAR-10 white-box; mini: Fashion-MNIST)
+reproduce-adt-table1: $(FIG)/adt/table1_cifar10_whitebox.ipynb ## ADT Table 1: white-box robustness (mini: Fashion-MNIST)
 	@cat $(FIG)/adt/table1.md
-
 reproduce-table1: reproduce-adt-table1 ## = ADT Table 1, the headline
+reproduce-adt-table4: $(FIG)/adt/table4_distribution_attacks.ipynb ## ADT Table 4: learned distributions as attacks
+reproduce-adt-fig1: $(FIG)/adt/fig1_pca.ipynb ## ADT Fig. 1: PCA and diversity of PGD vs ADT_EXP samples
+reproduce-adt-fig2: $(FIG)/adt/fig2_landscape.ipynb ## ADT Fig. 2: loss surfaces and input-Hessian eigenvalues
+reproduce-adt-fig6: $(FIG)/adt/fig6_exp_convergence.ipynb ## ADT Fig. 6: convergence of the EXP attack
 
-reproduce-all: reproduce-adt-table1 ## every table and figure at SCALE
+ADT_ITEMS := reproduce-adt-table1 reproduce-adt-table4 reproduce-adt-fig1 reproduce-adt-fig2 reproduce-adt-fig6
+.PHONY: $(ADT_ITEMS)
+reproduce-adt: $(ADT_ITEMS) ## every ADT item implemented so far
+reproduce-all: reproduce-adt ## every table and figure at SCALE
 
 clean-smoke: ## remove smoke-scale runs and outputs
 	rm -rf figures/smoke data/runs/*-digits-*
