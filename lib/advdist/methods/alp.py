@@ -24,9 +24,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advdist.attacks import pgd
 from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.at_pgd import ATPGD
 
 REDUCTIONS = ("sum", "mean")
 
@@ -40,7 +39,7 @@ def logit_pairing(logits: torch.Tensor, logits_adv: torch.Tensor, reduction: str
 
 
 @register("alp")
-class ALP(Method):
+class ALP(ATPGD):
     """Adversarial logit pairing (Kannan et al. 2018, Sec. 4; ADT App. C.4). Hyper-parameters:
 
     - ``beta`` (0.5): weight of the logit-pairing term; 0 gives 0.5/0.5 mixed AT_PGD.
@@ -55,12 +54,6 @@ class ALP(Method):
         if self.hp["pairing_reduction"] not in REDUCTIONS:
             raise ValueError(f"unknown pairing_reduction {self.hp['pairing_reduction']!r}; "
                              f"valid: {', '.join(REDUCTIONS)}")
-
-    def adversarial(self, model, x, y):
-        """PGD on CE from a uniform random start, last iterate (Madry et al. 2018; ADT Eq. (2))."""
-        eps = self.cfg.eps
-        return pgd(model, x, y, eps=eps, alpha=eps * self.hp["alpha_ratio"], steps=self.hp["steps"],
-                   norm=self.cfg.norm, random_start=True, use_best=False)
 
     def loss(self, model, x, y):
         x_adv = self.adversarial(model, x, y)

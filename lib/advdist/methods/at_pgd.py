@@ -21,6 +21,7 @@ class ATPGD(Method):
     defaults = {"steps": 7, "alpha_ratio": 0.25}
 
     def adversarial(self, model, x, y):
+        """PGD on CE from a uniform random start, last iterate (Madry et al. 2018; ADT Eq. (2))."""
         eps = self.cfg.eps
         return pgd(model, x, y, eps=eps, alpha=eps * self.hp["alpha_ratio"], steps=self.hp["steps"],
                    norm=self.cfg.norm, random_start=True, use_best=False)
