@@ -126,9 +126,22 @@ def test_atomic_write_never_leaves_a_torn_file(tmp_path):
     assert [f.name for f in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
 
 
-def test_code_version_changes_with_training_code(tmp_path, monkeypatch):
+def test_code_version_changes_with_training_code(tmp_path):
     v = store.code_version()
-    assert len(v) == 12 and v == store.code_version()
+    assert len(v) == 12 and v == store.source_hash(store.Path(store.__file__).resolve().parent)
+    pkg = tmp_path / "pkg"
+    (pkg / "methods").mkdir(parents=True)
+    (pkg / "methods" / "a.py").write_text("x = 1\n")
+    (pkg / "train.py").write_text("y = 1\n")
+    base = store.source_hash(pkg)
+    (pkg / "methods" / "__main__.py").write_text("cli = 1\n")   # CLI entry points do not count
+    (pkg / "evaluate.py").write_text("z = 1\n")                 # nor code outside TRAINING_CODE
+    assert store.source_hash(pkg) == base
+    (pkg / "methods" / "a.py").write_text("x = 2\n")            # a training-code edit does
+    assert store.source_hash(pkg) != base
+    (pkg / "methods" / "a.py").write_text("x = 1\n")
+    (pkg / "methods" / "b.py").write_text("")                    # and so does a new module
+    assert store.source_hash(pkg) != base
 
 
 def _cli(*args, env_runs):

@@ -39,10 +39,14 @@ TRAINING_CODE = ("models", "methods", "samplers", "attacks", "data", "train.py")
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """sha256 (12 hex) over the sources of the training-relevant modules."""
-    pkg = Path(__file__).resolve().parent
+    """sha256 (12 hex) over the sources of the training-relevant modules of this package."""
+    return source_hash(Path(__file__).resolve().parent)
+
+
+def source_hash(pkg: Path, entries=TRAINING_CODE) -> str:
+    """sha256 (12 hex) over the paths and bytes of ``entries`` (files or folders of .py) under ``pkg``."""
     h = hashlib.sha256()
-    for entry in TRAINING_CODE:
+    for entry in entries:
         p = pkg / entry
         files = sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
         for f in files:
