@@ -69,14 +69,22 @@ $(FIG)/%.ipynb: notebooks/%.ipynb $(STAMP)
 reproduce-adt-table1: $(FIG)/adt/table1_cifar10_whitebox.ipynb ## ADT Table 1: white-box robustness (mini: Fashion-MNIST)
 	@cat $(FIG)/adt/table1.md
 reproduce-table1: reproduce-adt-table1 ## = ADT Table 1, the headline
+reproduce-adt-table2: $(FIG)/adt/table2_cifar100_svhn.ipynb ## ADT Table 2 (+ Table 9): CIFAR-100 and SVHN white-box
+reproduce-adt-table3: $(FIG)/adt/table3_spsa.ipynb ## ADT Table 3: SPSA black-box attack
 reproduce-adt-table4: $(FIG)/adt/table4_distribution_attacks.ipynb ## ADT Table 4: learned distributions as attacks
+reproduce-adt-table5: $(FIG)/adt/table5_trades.ipynb ## ADT Table 5 (+ Table 10): ADT with the TRADES loss
+reproduce-adt-table6: $(FIG)/adt/table6_rice.ipynb ## ADT Table 6: Rice et al.'s settings with early stopping
+reproduce-adt-table11: $(FIG)/adt/table11_l2l.ipynb ## ADT Table 11: L2L vs the amortised ADT methods
 reproduce-adt-fig1: $(FIG)/adt/fig1_pca.ipynb ## ADT Fig. 1: PCA and diversity of PGD vs ADT_EXP samples
 reproduce-adt-fig2: $(FIG)/adt/fig2_landscape.ipynb ## ADT Fig. 2: loss surfaces and input-Hessian eigenvalues
+reproduce-adt-fig4: $(FIG)/adt/fig4_transfer.ipynb ## ADT Fig. 4: transfer-based black-box attacks
+reproduce-adt-fig5: $(FIG)/adt/fig5_lambda.ipynb ## ADT Fig. 5: λ sweep of ADT_EXP-AM (robustness, entropy)
 reproduce-adt-fig6: $(FIG)/adt/fig6_exp_convergence.ipynb ## ADT Fig. 6: convergence of the EXP attack
+reproduce-adt-fig7: $(FIG)/adt/fig7_train_time.ipynb ## ADT Fig. 7: training time per epoch
 
-ADT_ITEMS := reproduce-adt-table1 reproduce-adt-table4 reproduce-adt-fig1 reproduce-adt-fig2 reproduce-adt-fig6
+ADT_ITEMS := $(foreach t,1 2 3 4 5 6 11,reproduce-adt-table$(t)) $(foreach f,1 2 4 5 6 7,reproduce-adt-fig$(f))
 .PHONY: $(ADT_ITEMS)
-reproduce-adt: $(ADT_ITEMS) ## every ADT item implemented so far
+reproduce-adt: $(ADT_ITEMS) ## every ADT table and figure
 reproduce-all: reproduce-adt ## every table and figure at SCALE
 
 clean-smoke: ## remove smoke-scale runs and outputs

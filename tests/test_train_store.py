@@ -131,17 +131,44 @@ def test_code_version_changes_with_training_code(tmp_path):
     assert len(v) == 12 and v == store.source_hash(store.Path(store.__file__).resolve().parent)
     pkg = tmp_path / "pkg"
     (pkg / "methods").mkdir(parents=True)
+    (pkg / "attacks").mkdir(parents=True)
     (pkg / "methods" / "a.py").write_text("x = 1\n")
+    (pkg / "attacks" / "gradient.py").write_text("pgd = 1\n")
     (pkg / "train.py").write_text("y = 1\n")
     base = store.source_hash(pkg)
     (pkg / "methods" / "__main__.py").write_text("cli = 1\n")   # CLI entry points do not count
     (pkg / "evaluate.py").write_text("z = 1\n")                 # nor code outside TRAINING_CODE
+    (pkg / "attacks" / "settings.py").write_text("s = 1\n")     # nor evaluation-only modules
     assert store.source_hash(pkg) == base
     (pkg / "methods" / "a.py").write_text("x = 2\n")            # a training-code edit does
     assert store.source_hash(pkg) != base
     (pkg / "methods" / "a.py").write_text("x = 1\n")
-    (pkg / "methods" / "b.py").write_text("")                    # and so does a new module
+    (pkg / "attacks" / "gradient.py").write_text("pgd = 2\n")  # and an edit of an attack used in training
     assert store.source_hash(pkg) != base
+    (pkg / "attacks" / "gradient.py").write_text("pgd = 1\n")
+    (pkg / "methods" / "b.py").write_text("")                    # and so does a new module (all methods)
+    assert store.source_hash(pkg) != base
+
+
+def test_code_version_of_a_method_covers_its_module_and_the_siblings_it_imports(tmp_path):
+    import shutil
+
+    real = store.Path(store.__file__).resolve().parent
+    pkg = tmp_path / "advdist"
+    shutil.copytree(real, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    before = {m: store.source_hash(pkg, method=m) for m in ("adt_impam", "at_pgd", "alp", "standard")}
+    assert store.method_sources(pkg, "adt_impam") == ["methods/adt_expam.py", "methods/adt_impam.py",
+                                                      "methods/base.py", "methods/trades.py"]
+    (pkg / "methods" / "brand_new.py").write_text("NEW = 1\n")        # another method: no key changes
+    assert {m: store.source_hash(pkg, method=m) for m in before} == before
+    f = pkg / "methods" / "at_pgd.py"
+    f.write_text(f.read_text() + "\n# edited\n")                       # at_pgd and its subclass alp change
+    after = {m: store.source_hash(pkg, method=m) for m in before}
+    assert after["at_pgd"] != before["at_pgd"] and after["alp"] != before["alp"]
+    assert after["adt_impam"] == before["adt_impam"] and after["standard"] == before["standard"]
+    f = pkg / "methods" / "adt_expam.py"                                 # a module imported by IMP-AM
+    f.write_text(f.read_text() + "\n# edited\n")
+    assert store.source_hash(pkg, method="adt_impam") != before["adt_impam"]
 
 
 def _cli(*args, env_runs):

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 SCALES = ("smoke", "mini", "paper")
 NORMS = ("linf", "l2")
+EARLY_STOPS = (None, "pgd-10")
 
 # ----------------------------------------------------------------------------------------------
 # Paper settings (paper scale). Values are the papers' own; the source is given per entry.
@@ -36,6 +37,18 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "adt-cifar10": dict(_ADT_CIFAR),
     "adt-cifar100": dict(_ADT_CIFAR, dataset="cifar100"),
     "adt-svhn": dict(_ADT_CIFAR, dataset="svhn", eps=4 / 255, lr=0.01),  # ADT Sec. 5 (eps 4/255 on SVHN)
+    # ADT Table 1's AT_PGD† is Madry et al.'s released model; its recipe (Madry et al. 2018, cifar10_challenge
+    # config): 80k steps of batch 128 (~205 epochs), lr 0.1 -> 0.01 at 40k (epoch 103) -> 0.001 at 60k (epoch
+    # 154), wd 2e-4, PGD 7 x 2/255 from a random start; the model is a 10x-wide ResNet with 5 units per stage
+    # (WRN-34-10 in the WRN naming).
+    "madry-cifar10": dict(_ADT_CIFAR, model="wrn-34-10", epochs=205, milestones=(103, 154), batch_size=128),
+    # ADT Sec. 5.4 / Tables 5, 10: TRADES' own setting (Zhang et al. 2019 and its official code): WRN-34-10,
+    # batch 128, lr 0.1 -> 0.01 at epoch 75, 76 epochs, wd 2e-4, eps 0.031.
+    "adt-trades-cifar10": dict(_ADT_CIFAR, model="wrn-34-10", eps=0.031, batch_size=128),
+    # ADT Table 6: Rice et al. (2020)'s AT_PGD: WRN-34-10, batch 128, lr 0.1 decayed x0.1 at epochs 100 and
+    # 150 of 200, wd 5e-4, PGD-10 (2/255) in training, early stopping on PGD-10 test robustness.
+    "rice-cifar10": dict(_ADT_CIFAR, model="wrn-34-10", epochs=200, milestones=(100, 150), batch_size=128,
+                         weight_decay=5e-4, early_stop="pgd-10"),
     # ATLD Sec. 5: WRN-28-10 as in Feature Scattering, lr 0.1, decay 0.1 at epochs 60 and 90, eps 8/255.
     # (The text says "400 epochs"; Feature Scattering's schedule ends at 200 — we keep the paper's text.)
     "atld-cifar10": dict(paper="atld", dataset="cifar10", model="wrn-28-10", eps=8 / 255, norm="linf",
@@ -54,10 +67,22 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "atent-mnist-linf": dict(paper="atent", dataset="mnist", model="smallcnn", eps=0.3, norm="linf",
                              epochs=50, milestones=(), lr=0.01, momentum=0.9, weight_decay=0.0,
                              batch_size=128),
-    # ATENT Sec. 4.2: WRN-34-10, batch 128, lr 0.1 decayed to 0.01 at epoch 76, eps 8/255.
+    # ATENT Fig. 1 (official notebook, atld-atent-baselines.md C.5): the 2-D t-SNE 5-vs-8 set built by
+    # advdist.analysis.toy2d_tsne ("moons" only carries its shape: 2 features, 2 classes; eps is set per run
+    # from the embedding's scale), the "twolayer" net, 30 epochs, SGD lr 0.01 mom 0.9, x0.1 at 25, batch 32.
+    "atent-tsne58": dict(paper="atent", dataset="moons", model="atent-toy", eps=0.0125, norm="linf", epochs=30,
+                         milestones=(25,), lr=0.01, momentum=0.9, weight_decay=0.0, batch_size=32),
+    # ATENT Sec. 4.2: WRN-34-10, batch 128, lr 0.1 decayed to 0.01 at epoch 76, "76 total epochs", wd 5e-4,
+    # momentum 0.9, eps 8/255 (the code: 76 epochs, x0.1 at 75 -> the 76th epoch runs at 0.01).
     "atent-cifar10-linf": dict(paper="atent", dataset="cifar10", model="wrn-34-10", eps=8 / 255, norm="linf",
-                               epochs=100, milestones=(76,), lr=0.1, momentum=0.9, weight_decay=2e-4,
+                               epochs=76, milestones=(75,), lr=0.1, momentum=0.9, weight_decay=5e-4,
                                batch_size=128),
+    # ATLD Figs. 1, 4, 6, 7 (App. B.4-B.6): toy 2-D data; no official code or setting exists (atld-atent-baselines.md
+    # §A.6). Our reconstruction: two moons rescaled into the unit square (advdist.analysis.toy2d.toy_splits), a
+    # 2-64-64-2 ReLU MLP, linf eps 0.08 in unit-square coordinates, SGD. Same at every scale but size/epochs.
+    "atld-toy": dict(paper="atld", dataset="moons", model="mlp", model_kwargs={"hidden": (64, 64)}, eps=0.08,
+                     norm="linf", epochs=60, milestones=(45,), lr=0.1, momentum=0.9, weight_decay=0.0,
+                     batch_size=64),
     # ATENT App. A (Table 4): ResNet-20, batch 256, l2 eps 0.5 / 1.
     "atent-cifar10-l2": dict(paper="atent", dataset="cifar10", model="resnet-20", eps=0.5, norm="l2",
                              epochs=100, milestones=(50, 75), lr=0.1, momentum=0.9, weight_decay=2e-4,
@@ -75,10 +100,23 @@ SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
                   milestones=(3,), lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128,
                   n_train=None, n_test=None),
         # ADT Table 1 trains 9 models (ADT_EXP alone costs ~36 forward-backward passes per image):
-        # a 20k-image stratified subset keeps the whole table within its ~10 min budget on 2 cores.
-        **{s: dict(n_train=20000, epochs=5, milestones=(4,)) for s in ("adt-cifar10", "adt-cifar100", "adt-svhn")},
-        "atent-mnist-l2": dict(eps=1.5, norm="l2"),
+        # a 12k-image stratified subset and 4 epochs keep the whole table within its ~15 min budget on 2 cores.
+        **{s: dict(n_train=12000, epochs=4, milestones=(3,))
+           for s in ("adt-cifar10", "adt-cifar100", "adt-trades-cifar10")},
+        # SVHN's ε is half of CIFAR's in the paper (4/255 vs 8/255): half of mini's 0.1 here
+        "adt-svhn": dict(n_train=12000, epochs=4, milestones=(3,), eps=0.05),
+        # Madry's schedule decays at 50 % and 75 % of training; Rice's at 50 % and 75 % with early stopping
+        "madry-cifar10": dict(n_train=12000, epochs=4, milestones=(2, 3)),
+        "rice-cifar10": dict(n_train=12000, epochs=6, milestones=(3, 5), weight_decay=5e-4, early_stop="pgd-10"),
+        "atent-mnist-l2": dict(eps=1.5, norm="l2", n_train=10000, epochs=5, milestones=(4,)),
         "atent-cifar10-l2": dict(eps=1.0, norm="l2"),
+        # ATENT Table 2 trains 6 models, ATENT with K Langevin steps + K outer forwards per batch: a 10k subset
+        "atent-mnist-linf": dict(n_train=10000, epochs=5, milestones=(4,)),
+        "atent-tsne58": dict(dataset="moons", model="atent-toy", epochs=30, milestones=(25,), lr=0.01,
+                             weight_decay=0.0, batch_size=32),
+        # ATLD toy figures: the setting itself (the "*" Fashion-MNIST values do not apply to 2-D data)
+        "atld-toy": dict(dataset="moons", model="mlp", model_kwargs={"hidden": (64, 64)}, eps=0.08, epochs=60,
+                         milestones=(45,), lr=0.1, weight_decay=0.0, batch_size=64),
     },
     "smoke": {
         "*": dict(dataset="digits", model="mlp", model_kwargs={"hidden": (64,)}, eps=0.1, norm="linf",
@@ -86,15 +124,32 @@ SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
                   n_train=None, n_test=None),
         "atent-mnist-l2": dict(eps=1.0, norm="l2"),
         "atent-cifar10-l2": dict(eps=1.0, norm="l2"),
+        "atent-tsne58": dict(dataset="moons", model="atent-toy", model_kwargs={}, epochs=10, milestones=(8,),
+                             lr=0.01, batch_size=32),
+        "adt-svhn": dict(eps=0.05),
+        "rice-cifar10": dict(epochs=4, milestones=(2, 3), early_stop="pgd-10"),
+        "atld-toy": dict(dataset="moons", model="mlp", model_kwargs={"hidden": (32, 32)}, eps=0.08, epochs=25,
+                         milestones=(20,), lr=0.1, weight_decay=0.0, batch_size=64, n_train=300, n_test=200),
     },
 }
 
 #: per-scale method options (merged under any ``method_kwargs`` given explicitly). The amortised ADT
 #: generators (Table 7: 256–512 filters) are far too slow for CPU scales; smaller widths stand in.
 METHOD_KWARGS: dict[str, dict[str, dict[str, Any]]] = {
-    "paper": {},
-    "mini": {"adt_expam": {"width": 32, "lr_g": 1e-3}, "adt_impam": {"width": 32, "q_width": 16, "lr_g": 1e-3}},
-    "smoke": {"adt_expam": {"width": 8, "lr_g": 2e-3}, "adt_impam": {"width": 8, "q_width": 8, "lr_g": 2e-3}},
+    # Entropy-SGD: ATENT App. A.1's gamma = 1e-3 with the paper's outer gradient gamma*(w - mu) would not train in
+    # 50 epochs (step ~ 1e-3 x the code's); its Table 1-2 rows (99.2% benign) imply the code's w - mu.
+    "paper": {"entropy_sgd": {"outer": "code"}},
+    # ATENT at mini/smoke: fewer Langevin steps, the paper's path length K*eta' (4/3 eps for linf, 5 eps for l2) kept.
+    "mini": {"entropy_sgd": {"outer": "code"}, "atent_linf": {"steps": 10, "step_ratio": 2 / 15},
+             "atent_l2": {"steps": 10, "step_ratio": 0.5},
+             "adt_expam": {"width": 16, "lr_g": 1e-3}, "adt_impam": {"width": 16, "q_width": 16, "lr_g": 1e-3},
+             "l2l": {"width": 16, "lr_g": 1e-3},
+             "atld": {"lr_d": 0.01}},  # ATLD: the code's D lr 1e-3 is for 400 epochs; few-epoch scales use more
+    "smoke": {"entropy_sgd": {"outer": "code"}, "atent_linf": {"steps": 5, "step_ratio": 4 / 15},
+              "atent_l2": {"steps": 5, "step_ratio": 1.0},
+              "adt_expam": {"width": 8, "lr_g": 2e-3}, "adt_impam": {"width": 8, "q_width": 8, "lr_g": 2e-3},
+              "l2l": {"width": 8, "lr_g": 2e-3},
+              "atld": {"lr_d": 0.05}},
 }
 
 #: test examples attacked per scale in robustness tables (stratified subset); None = the whole test set
@@ -139,11 +194,14 @@ class TrainConfig:
     model_kwargs: dict = field(default_factory=dict)
     seed: int = 0
     amp: bool = False              # bf16 autocast (changes numerics, so it is part of the hash)
+    early_stop: str | None = None  # "pgd-10": keep the epoch with the best PGD-10 test robustness (Rice et al.)
     # provenance only (not hashed): where the values came from
     scale: str = "mini"
     setting: str = "mini"
 
     _NOT_HASHED = ("scale", "setting")
+    #: fields added later: hashed only when set, so runs trained before they existed keep their keys
+    _HASHED_IF_SET = {"early_stop": None}
 
     def __post_init__(self) -> None:
         validate(self)
@@ -172,6 +230,9 @@ class TrainConfig:
         d = self.to_dict()
         for k in self._NOT_HASHED:
             d.pop(k)
+        for k, default in self._HASHED_IF_SET.items():
+            if d[k] == default:
+                d.pop(k)
         return d
 
     def hash(self, extra: Mapping[str, Any] | None = None) -> str:
@@ -226,6 +287,7 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"eps={cfg.eps} exceeds the [0, 1] pixel range for linf; did you mean {cfg.eps}/255?")
     if any(m < 1 for m in cfg.milestones) or list(cfg.milestones) != sorted(cfg.milestones):
         raise ConfigError(f"milestones must be increasing epochs >= 1, got {cfg.milestones!r}")
+    _choices("early_stop", cfg.early_stop, EARLY_STOPS)
     if not isinstance(cfg.method_kwargs, dict) or not isinstance(cfg.model_kwargs, dict):
         raise ConfigError("method_kwargs and model_kwargs must be dicts")
 

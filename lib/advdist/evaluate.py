@@ -97,12 +97,13 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
                       run=None, cascade: bool = False, batch_size: int = 500, device: str | torch.device | None = None,
                       seed: int = 0, progress: bool = True, scale: str = "paper", paper: str = "adt",
                       dataset: str | None = None, target_pool: tuple[torch.Tensor, torch.Tensor] | None = None,
-                      ) -> RobustnessMatrix:
+                      eps: float | None = None) -> RobustnessMatrix:
     """Evaluate ``model`` on ``data = (x, y)`` under ``attacks`` (``AttackSpec`` objects or setting names).
 
     Names are resolved with ``advdist.attacks.settings.get(name, scale=, paper=, dataset=)``. Examples
     are processed in chunks of ``batch_size`` (attacks chunk further internally where they batch over
     restarts, samples or targets). ``target_pool`` (default: ``data``) feeds FeaAttack's targets.
+    ``eps`` overrides the budget of named settings (steps given as a fraction of ε follow it).
     With ``run`` given, each attack's column is cached in ``run.results_dir``.
     """
     from advdist.train import resolve_device
@@ -111,7 +112,7 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
     if len(x) != len(y):
         raise ValueError(f"data has {len(x)} inputs but {len(y)} labels")
     dev = resolve_device(device) if device is not None else next(model.parameters()).device
-    specs = [attack_settings.get(a, scale=scale, paper=paper, dataset=dataset) if isinstance(a, str) else a
+    specs = [attack_settings.get(a, scale=scale, paper=paper, dataset=dataset, eps=eps) if isinstance(a, str) else a
              for a in attacks]
     names = [s.name for s in specs]
     if len(set(names)) != len(names):

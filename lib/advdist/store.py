@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,32 +34,60 @@ from torch import nn
 from advdist import paths
 from advdist.config import TrainConfig, canonical_json
 
-# Code whose edits change what training produces; its hash is part of every run key.
-TRAINING_CODE = ("models", "methods", "samplers", "attacks", "data", "train.py")
+# Code whose edits change what training produces; its hash is part of every run key. Methods count one by one:
+# a run hashes ``methods/__init__.py``, ``methods/base.py`` and its own method's module with the sibling
+# modules it imports, so adding or editing another method leaves its key alone.
+TRAINING_CODE = ("models", "samplers", "attacks", "data", "train.py", "methods/__init__.py", "methods/base.py")
+#: modules under TRAINING_CODE that only evaluate (no training method calls them)
+EVALUATION_ONLY = ("attacks/settings.py", "attacks/autoattack.py", "attacks/rays.py", "attacks/spsa.py",
+                   "attacks/deepfool.py", "attacks/cw_l2.py", "attacks/transfer.py", "data/__main__.py")
+_SIBLING_IMPORT = re.compile(r"(?:advdist\.methods\.|from \.)(\w+) import")
 
 
-@lru_cache(maxsize=1)
-def code_version() -> str:
-    """sha256 (12 hex) over the sources of the training-relevant modules of this package."""
-    return source_hash(Path(__file__).resolve().parent)
+@lru_cache(maxsize=None)
+def code_version(method: str | None = None) -> str:
+    """sha256 (12 hex) over the sources that determine what training ``method`` produces (all methods: None)."""
+    return source_hash(Path(__file__).resolve().parent, method=method)
 
 
-def source_hash(pkg: Path, entries=TRAINING_CODE) -> str:
-    """sha256 (12 hex) over the paths and bytes of ``entries`` (files or folders of .py) under ``pkg``."""
+def method_sources(pkg: Path, method: str | None) -> list[str]:
+    """``methods/<module>.py`` of ``method`` and, transitively, the sibling method modules it imports
+    (every method module when ``method`` is None)."""
+    mdir = pkg / "methods"
+    if method is None:
+        return [f"methods/{f.name}" for f in sorted(mdir.glob("*.py"))]
+    from advdist import methods
+
+    todo, seen = [methods.get(method).__module__.rsplit(".", 1)[-1]], []
+    while todo:
+        name = todo.pop()
+        f = mdir / f"{name}.py"
+        if name in seen or not f.exists():
+            continue
+        seen.append(name)
+        todo += _SIBLING_IMPORT.findall(f.read_text())
+    return [f"methods/{n}.py" for n in sorted(seen)]
+
+
+def source_hash(pkg: Path, entries=TRAINING_CODE, *, method: str | None = None) -> str:
+    """sha256 (12 hex) over the paths and bytes of ``entries`` (files or folders of .py) under ``pkg`` and of
+    :func:`method_sources`, leaving out ``EVALUATION_ONLY`` and CLI entry points."""
     h = hashlib.sha256()
-    for entry in entries:
+    files: list[Path] = []
+    for entry in [*entries, *method_sources(pkg, method)]:
         p = pkg / entry
-        files = sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
-        for f in files:
-            if f.name == "__main__.py":
-                continue
-            h.update(str(f.relative_to(pkg)).encode())
-            h.update(f.read_bytes())
+        files += sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
+    for f in sorted(set(files)):
+        rel = f.relative_to(pkg).as_posix()
+        if f.name == "__main__.py" or rel in EVALUATION_ONLY:
+            continue
+        h.update(rel.encode())
+        h.update(f.read_bytes())
     return h.hexdigest()[:12]
 
 
 def run_key(cfg: TrainConfig, data_fingerprint: str) -> str:
-    return cfg.hash({"code": code_version(), "data": data_fingerprint})
+    return cfg.hash({"code": code_version(cfg.method), "data": data_fingerprint})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -187,7 +216,9 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
         raise FileNotFoundError(
             f"no finished run for {cfg.name} (key {run.key}) and training is disabled; "
             f"run: python -m advdist.train --method {cfg.method} --dataset {cfg.dataset} --scale {cfg.scale}")
-    with file_lock(run.path / "train.lock"):
+    # under torchrun only rank 0 takes the lock (the other ranks must join its collectives, not wait on it)
+    lock = contextlib.nullcontext() if os.environ.get("RANK", "0") != "0" else file_lock(run.path / "train.lock")
+    with lock:
         if not run.done:  # another process may have finished it while we waited
             train(cfg, run, splits=splits,
                   runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=progress))

@@ -6,6 +6,11 @@ a progress bar per epoch, a CSV row per epoch, a checkpoint per epoch written at
 exact resume: all randomness of epoch ``e`` (shuffling, augmentation, dropout, the methods' own
 sampling) is drawn from seeds derived from ``(seed, e)``, so a run killed and restarted ends with
 the same weights as one that never stopped (same device and thread count).
+
+Launched by ``torchrun --nproc_per_node=N -m advdist.train ...`` the loop trains data-parallel
+(:mod:`advdist.distributed`): each global batch of ``cfg.batch_size`` is shuffled and augmented identically on
+every rank and split into N shards, gradients are averaged over ranks, the methods' own randomness is seeded
+per rank, and rank 0 alone logs and writes the run folder.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advdist import __version__, data, methods, models
+from advdist import __version__, data, distributed, methods, models
 from advdist.config import SCALES, SETTINGS, ConfigError, TrainConfig, resolve
 
 
@@ -100,6 +105,7 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
     if rt.threads:
         torch.set_num_threads(rt.threads)
     device = resolve_device(rt.device)
+    dist, device = distributed.setup(device)  # torchrun: join the group (rank 0 of 1 otherwise)
     channels_last = rt.channels_last if rt.channels_last is not None else device.type == "cuda"
     torch.use_deterministic_algorithms(True, warn_only=True)
     if device.type == "cuda":
@@ -113,11 +119,15 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
     model = build_model(cfg).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
+    dist.broadcast_parameters(model)
     method = methods.build(cfg.method, cfg, model).to(device)
+    if dist.world > 1 and dist.main and method.state_dict():
+        print(f"warning: {cfg.method}'s own networks are trained per rank, not averaged across ranks", flush=True)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
 
-    run.path.mkdir(parents=True, exist_ok=True)
-    write_config(run)
+    if dist.main:
+        run.path.mkdir(parents=True, exist_ok=True)
+        write_config(run)
     ckpt_path = run.path / "checkpoint.pt"
     rows: list[dict[str, Any]] = []
     start_epoch = 1
@@ -128,17 +138,19 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
         method.load_state_dict(ckpt["method"])
         rows = ckpt["rows"]
         start_epoch = ckpt["epoch"] + 1
-        print(f"resuming {cfg.name} from epoch {ckpt['epoch']}/{cfg.epochs} ({run.path.name})", flush=True)
+        if dist.main:
+            print(f"resuming {cfg.name} from epoch {ckpt['epoch']}/{cfg.epochs} ({run.path.name})", flush=True)
 
     meta: dict[str, Any] = {
-        "key": run.key, "name": cfg.name, "status": "training", "code_version": code_version(),
+        "key": run.key, "name": cfg.name, "status": "training", "code_version": code_version(cfg.method),
         "data": {"name": cfg.dataset, "source": splits.source, "fingerprint": splits.fingerprint,
                  "n_train": len(splits.y_train), "n_test": len(splits.y_test), "augmentation": augmentation},
         "versions": {"advdist": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "device": str(device), "threads": torch.get_num_threads(), "channels_last": channels_last,
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "world_size": dist.world,
     }
-    atomic_write_json(run.path / "meta.json", meta)
+    if dist.main:
+        atomic_write_json(run.path / "meta.json", meta)
 
     x_train, y_train = splits.x_train, splits.y_train
     if device.type == "cuda":  # data and augmentation on the GPU
@@ -152,36 +164,52 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
         for group in opt.param_groups:
             group["lr"] = lr
         seed = epoch_seed(cfg.seed, epoch)
-        torch.manual_seed(seed)
+        torch.manual_seed(distributed.rank_seed(seed, dist.rank))
         gen = torch.Generator(device=x_train.device).manual_seed(seed)
         perm = torch.randperm(n, generator=gen, device=x_train.device)
         model.train()
         sums: dict[str, float] = {}
         seen = 0
         batches = range(0, n, cfg.batch_size)
-        bar = _progress(batches, len(batches), f"{cfg.name} epoch {epoch}/{cfg.epochs}", rt.progress)
+        bar = _progress(batches, len(batches), f"{cfg.name} epoch {epoch}/{cfg.epochs}", rt.progress and dist.main)
         for i in bar:
             idx = perm[i:i + cfg.batch_size]
             xb = x_train[idx].to(device, non_blocking=True)
             yb = y_train[idx].to(device, non_blocking=True)
             if augmentation != "none":
                 xb = data.augment(xb, augmentation, generator=gen)
+            b_global = len(yb)
+            xb, yb = dist.shard(xb), dist.shard(yb)  # this rank's part of the global batch
             if channels_last and xb.dim() == 4:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            with amp if amp is not None else _null():
-                loss, logs = method.loss(model, xb, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
             b = len(yb)
+            if b:
+                with amp if amp is not None else _null():
+                    loss, logs = method.loss(model, xb, yb)
+                opt.zero_grad(set_to_none=True)
+                (loss * dist.loss_weight(b, b_global) if dist.world > 1 else loss).backward()
+            else:  # fewer examples than ranks in the last batch: this rank adds zero gradients
+                loss, logs = torch.zeros(()), {}
+                opt.zero_grad(set_to_none=True)
+            dist.average_gradients(model)
+            opt.step()
             seen += b
             for k, v in {"train_loss": loss.item(), **logs}.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * b
-            if rt.progress and hasattr(bar, "set_postfix"):
+            if rt.progress and hasattr(bar, "set_postfix") and seen:
                 bar.set_postfix(loss=f"{sums['train_loss'] / seen:.3f}", refresh=False)
+        if dist.world > 1:  # the log's means over the global batches
+            sums = dist.sum({**sums, " seen": seen})
+            seen = sums.pop(" seen")
+            if not dist.main:
+                continue
         row = {"epoch": epoch, "lr": lr, **{k: v / seen for k, v in sums.items()}}
         row["test_acc"] = accuracy(model, splits.x_test, splits.y_test, device=device)
         row["time_s"] = time.perf_counter() - t0
+        if cfg.early_stop:  # outside time_s: training time per epoch stays comparable (ADT Fig. 7)
+            row["test_rob_acc"] = early_stop_accuracy(cfg, model, splits, device)
+            if row["test_rob_acc"] > max((r.get("test_rob_acc", -1.0) for r in rows), default=-1.0):
+                atomic_torch_save({"model": model.state_dict(), "epoch": epoch}, run.path / "model_best.pt")
         rows.append(row)
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                            "method": method.state_dict(), "epoch": epoch, "rows": rows}, ckpt_path)
@@ -190,11 +218,41 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
             extra = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "time_s"))
             print(f"{cfg.name} epoch {epoch}/{cfg.epochs} lr {lr:g} {extra} ({row['time_s']:.1f} s)", flush=True)
 
-    atomic_torch_save(model.state_dict(), run.path / "model.pt")
-    meta.update(status="done", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                train_time_s=sum(r["time_s"] for r in rows), final=rows[-1] if rows else {})
-    atomic_write_json(run.path / "meta.json", meta)
+    if cfg.early_stop and dist.main:  # Rice et al. (2020): the released model is the best robust epoch's
+        best = torch.load(run.path / "model_best.pt", map_location=device, weights_only=True)
+        model.load_state_dict(best["model"])
+        meta["best_epoch"] = best["epoch"]
+    if dist.main:
+        atomic_torch_save(model.state_dict(), run.path / "model.pt")
+        meta.update(status="done", finished=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    train_time_s=sum(r["time_s"] for r in rows), final=rows[-1] if rows else {})
+        atomic_write_json(run.path / "meta.json", meta)
+    dist.barrier()  # the other ranks return once rank 0's model.pt is written
+    dist.close()
     return model.eval()
+
+
+EARLY_STOP_N = 1000
+
+
+def early_stop_accuracy(cfg: TrainConfig, model: nn.Module, splits, device) -> float:
+    """PGD-10 accuracy (α = ε/4, random start) on a fixed stratified subset of ``EARLY_STOP_N`` test images:
+    the early-stopping criterion of Rice et al. (2020), used by ADT Table 6. As in Rice et al.'s code the
+    selection looks at test data; the subset is fixed so every epoch is judged on the same images."""
+    from advdist.attacks import pgd
+
+    y_all = splits.y_test
+    idx = torch.as_tensor(data.stratified_indices(y_all.numpy(), min(EARLY_STOP_N, len(y_all)), 0, 2))
+    x, y = splits.x_test[idx].to(device), y_all[idx].to(device)
+    correct = 0
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(cfg.seed)
+        for i in range(0, len(y), 500):
+            xa = pgd(model, x[i:i + 500], y[i:i + 500], eps=cfg.eps, alpha=cfg.eps / 4, steps=10, norm=cfg.norm)
+            with torch.no_grad():
+                correct += (model(xa).argmax(1) == y[i:i + 500]).sum().item()
+    model.train()
+    return correct / len(y)
 
 
 class _null:

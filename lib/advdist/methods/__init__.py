@@ -29,11 +29,16 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build(name: str, cfg, model) -> Method:
-    """Instantiate method ``name`` for ``model`` with the run config ``cfg``."""
+def get(name: str) -> type[Method]:
+    """The class registered as ``name`` (its ``defaults`` are the paper's hyper-parameters)."""
     if name not in _REGISTRY:
         raise ValueError(f"unknown method {name!r}; valid: {', '.join(names())}")
-    return _REGISTRY[name](cfg, model)
+    return _REGISTRY[name]
+
+
+def build(name: str, cfg, model) -> Method:
+    """Instantiate method ``name`` for ``model`` with the run config ``cfg``."""
+    return get(name)(cfg, model)
 
 
 def _import_all() -> None:
@@ -48,4 +53,4 @@ def _import_all() -> None:
 
 _import_all()
 
-__all__ = ["Method", "build", "names", "register"]
+__all__ = ["Method", "build", "get", "names", "register"]
