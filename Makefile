@@ -21,7 +21,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks golden lab bench train clean-smoke reproduce-table1 reproduce-adt reproduce-all
+.PHONY: help env test test-unit test-notebooks golden lab bench train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -57,6 +57,21 @@ lab: $(STAMP) ## JupyterLab on the notebooks
 
 train: $(STAMP) ## train one model: make train METHOD=standard DATASET=fashion_mnist SCALE=mini
 	$(PY) -m advdist.train --method $(or $(METHOD),standard) $(if $(DATASET),--dataset $(DATASET)) --scale $(SCALE)
+
+NPROC ?= 2
+train-ddp: $(STAMP) ## data-parallel training on NPROC processes (torchrun; gloo on CPU, nccl on GPUs)
+	$(VENV)/bin/torchrun --standalone --nproc_per_node=$(NPROC) -m advdist.train \
+		--method $(or $(METHOD),standard) $(if $(DATASET),--dataset $(DATASET)) --scale $(SCALE)
+
+NODES ?= 1
+GPUS ?= 1
+train-slurm: $(STAMP) ## submit a training run to Slurm (submitit; pip install -e '.[slurm]')
+	$(PY) -m advdist.distributed --nodes $(NODES) --gpus-per-node $(GPUS) -- \
+		--method $(or $(METHOD),standard) $(if $(DATASET),--dataset $(DATASET)) --scale $(SCALE)
+
+bench-%: $(STAMP) ## one benchmark entry (substring match), e.g. make bench-hessian -> figures/bench/bench_<name>.json
+	@mkdir -p figures/bench
+	$(PY) -m advdist.bench --only $* --out figures/bench/bench_$*.json
 
 # ---- reproductions: one notebook = one target ---------------------------------------------------
 # The executed notebook lands beside the item's tables/figures in figures/$(SCALE)/<paper>/.

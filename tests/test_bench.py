@@ -3,7 +3,8 @@
 No timing assertions: the benchmark's seconds depend on the machine and its load. What is checked is that
 every entry runs end to end, writes the documented fields, and that the results it compares agree (PGD vs
 foolbox to < 1e-4; cascade and full give A_rob in [0, 1]; batched and looped FeaAttack break the same images
-when neither uses a random start).
+when neither uses a random start; ADT_EXP's inner loop gives the official-style loop's μ and σ; the batched
+Hessian eigenvalues equal the full-Hessian ones to 1e-3; one throughput entry per training method).
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ def _tiny_model(seed: int) -> torch.nn.Module:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("ADVDIST_RUNS", str(tmp_path_factory.mktemp("runs")))  # adt_exp_bf16_training trains two smoke runs
+    try:
+        yield _report(tmp_path_factory)
+    finally:
+        mp.undo()
+
+
+def _report(tmp_path_factory):
     ctx = bench.Context(load_standard=lambda: _tiny_model(0), load_robust=lambda: _tiny_model(1),
                         load_test=_fake_test_set)
     out = tmp_path_factory.mktemp("bench") / "bench.json"
@@ -60,7 +70,12 @@ def test_bench_writes_schema(report):
         assert js["meta"][key], key
     assert js["meta"]["torch"] == torch.__version__
     names = [e["name"] for e in js["entries"]]
-    assert names == list(bench.ENTRIES) == ["pgd20_vs_foolbox", "cascade_vs_pgd20", "feaattack_batched_vs_loop"]
+    from advdist import methods
+
+    assert names == list(bench.ENTRIES) == ["pgd20_vs_foolbox", "cascade_vs_pgd20", "feaattack_batched_vs_loop",
+                                            "adt_exp_inner_vs_official", "adt_exp_bf16_training",
+                                            "hessian_top_eig_vs_full"] + [
+        f"throughput_{m}" for m in methods.names()]
     for e in js["entries"]:
         for f in bench.FIELDS:
             assert f in e, (e["name"], f)
@@ -87,6 +102,56 @@ def test_bench_agreement_is_sane(report):
     assert 0.0 < fea["broken_no_random_start"] < 1.0  # some images broken, some not: the comparison means something
 
 
+def test_bench_new_entries_agree(report):
+    _, js = report
+    e = {x["name"]: x for x in js["entries"]}
+    adt = e["adt_exp_inner_vs_official"]
+    assert adt["input_grad_nonzero"] > 0.5  # the loss term drives the fit: the agreement is not vacuous
+    assert set(adt["max_abs_diff"]) == {"ours", "ours_one_batch", "ours_channels_last", "ours_channels_last_bf16"}
+    for variant in ("ours", "ours_one_batch"):  # fp32, same layout: the official loop's μ, σ
+        assert adt["max_abs_diff"][variant] < 1e-3 and adt["frac_diff"][variant] == 0.0, variant
+    assert set(adt["ratios"]) == set(adt["max_abs_diff"]) and all(v > 0 for v in adt["ratios"].values())
+    amp = e["adt_exp_bf16_training"]
+    assert set(amp["pgd20_acc"]) == {"fp32", "bf16"} and all(0 <= v <= 1 for v in amp["pgd20_acc"].values())
+    assert amp["clean_acc"]["fp32"] > 0.5 and amp["clean_acc"]["bf16"] > 0.5  # both learned: A_rob means something
+    assert amp["pp_gap"] == pytest.approx(100 * abs(amp["pgd20_acc"]["bf16"] - amp["pgd20_acc"]["fp32"]), abs=1e-3)
+    hes = e["hessian_top_eig_vs_full"]
+    assert hes["max_rel_err_fp64"] <= 1e-6 and hes["max_rel_err"] <= 1e-3
+    assert hes["eig_mean"] > 0 and hes["n_full"] < hes["n"]
+    assert hes["baseline_s"] == pytest.approx(hes["full_s_measured"] / hes["n_full"] * hes["n"], rel=1e-2)
+    for name, x in e.items():
+        if name.startswith("throughput_"):
+            assert x["method"] == name.removeprefix("throughput_")
+            assert x["images_per_s"] > 0 and x["standard_images_per_s"] > 0
+            assert math.isclose(x["images_per_s"], 16 / x["ours_s"], rel_tol=1e-2)  # quick: one batch of 16
+
+
+def test_official_style_fit_is_the_official_loop_and_differs_from_the_paper_defaults():
+    """The baseline reproduces fit_explicit's official-code options exactly and, without the cumulative
+    gradients or with the paper's entropy, it does not (so the agreement above is not vacuous)."""
+    from advdist.samplers import fit_explicit
+
+    x, y = _fake_test_set(16)
+    model = bench._fitted_smallcnn(x, y, steps=5)
+    kw = dict(eps=0.1, steps=3, k=2)
+
+    def run(fn, **extra):
+        torch.manual_seed(5)
+        out = fn(model, x, y, **kw, **extra)
+        return (out.loc, out.scale) if hasattr(out, "loc") else out
+
+    ref = run(bench.official_style_fit)
+    mu_loss_only = run(bench.official_style_fit, lam=0.0)[0]
+    assert float((mu_loss_only != 0).float().mean()) > 0.5  # the CE gradient moves μ: the model is not degenerate
+    assert all(p.grad is None for p in model.parameters())  # the baseline clears what its backward filled
+    ours = run(fit_explicit, entropy="code", cumulative_grad=True)
+    assert bench._fit_diff(ref, ours)[1] == 0.0 and bench._fit_diff(ref, ours)[0] < 1e-4
+    assert bench._fit_diff(ref, run(fit_explicit, entropy="code", cumulative_grad=True, sample_batch=None))[1] == 0.0
+    assert bench._fit_diff(ref, run(fit_explicit, entropy="code", cumulative_grad=False))[1] > 0.01
+    assert bench._fit_diff(ref, run(bench.official_style_fit, cumulative_grad=False))[1] > 0.01
+    assert bench._fit_diff(ref, run(fit_explicit, entropy="paper", cumulative_grad=True))[1] > 0.01
+
+
 def test_bench_only_selects_entries(tmp_path):
     ctx = bench.Context(load_standard=lambda: _tiny_model(0), load_test=_fake_test_set)
     out = tmp_path / "b.json"
@@ -94,6 +159,10 @@ def test_bench_only_selects_entries(tmp_path):
                      context=ctx)
     assert [r["name"] for r in rep["entries"]] == ["pgd20_vs_foolbox"]
     assert json.loads(out.read_text())["entries"][0]["max_abs_diff"] < 1e-4
+    assert bench.select(["throughput_at_"]) == ["throughput_at_fgsm", "throughput_at_pgd"]  # substrings
+    assert bench.select(None) == list(bench.ENTRIES)
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--only", "no_such_entry", "--out", str(out)], context=ctx)
 
 
 def test_feature_attack_fixed_targets_equal_drawn_targets():
@@ -113,3 +182,39 @@ def test_feature_attack_fixed_targets_equal_drawn_targets():
     assert not torch.equal(other, fixed)  # the targets matter
     with pytest.raises(ValueError, match="targets"):
         feature_attack(model, xb, yb, targets=tg[:3], **kw)
+
+
+def test_sample_batch_auto_chunks_whole_samples_and_keeps_results():
+    """``sample_batch="auto"`` (the ADT_EXP default): whole samples of ≈ AUTO_ROWS_CPU rows on CPU, all on CUDA,
+    and the same fit as one k·B batch (it only changes how the MC rows are cut into forward passes)."""
+    from advdist.samplers import fit_explicit
+    from advdist.samplers.explicit import AUTO_ROWS_CPU, resolve_sample_batch
+
+    assert resolve_sample_batch("auto", 128, 5, "cpu") == 128
+    assert resolve_sample_batch("auto", 32, 5, "cpu") == AUTO_ROWS_CPU == 128
+    assert resolve_sample_batch("auto", 48, 5, "cpu") == 96   # a multiple of the batch: whole samples
+    assert resolve_sample_batch("auto", 10, 2, "cpu") == 20   # never more than the k·B rows
+    assert resolve_sample_batch("auto", 300, 5, "cpu") == 300
+    assert resolve_sample_batch("auto", 128, 5, "cuda") is None
+    assert resolve_sample_batch(7, 128, 5, "cpu") == 7 and resolve_sample_batch(None, 128, 5, "cpu") is None
+    x, y = _fake_test_set(48)
+    model = bench._fitted_smallcnn(x, y, steps=5)
+    fits = []
+    for sb in ("auto", None, 48):
+        torch.manual_seed(2)
+        f = fit_explicit(model, x, y, eps=0.1, steps=2, k=3, sample_batch=sb)
+        fits.append((f.loc, f.scale))
+    for other in fits[1:]:
+        assert bench._fit_diff(fits[0], other)[1] == 0.0
+
+
+def test_channels_last_and_bf16_keep_the_inner_fit(report):
+    """CPU check of the GPU options: channels_last (another float summation order in the convolutions) and bf16
+    autocast change only the sign steps of near-zero gradient coordinates (betas (0, 0): Adam steps are signs)."""
+    _, js = report
+    adt = next(e for e in js["entries"] if e["name"] == "adt_exp_inner_vs_official")
+    assert adt["frac_diff"]["ours_channels_last"] < 0.01
+    assert adt["frac_mu_step_differs"]["ours_channels_last"] < 0.01
+    # bf16 (8-bit mantissa) gradients: σ's tiny Adam-normalised steps all move a little, a few μ signs flip
+    assert adt["frac_mu_step_differs"]["ours_channels_last_bf16"] < 0.2
+    assert adt["frac_diff"]["ours_channels_last_bf16"] > 0  # autocast was really on

@@ -142,9 +142,10 @@ def median(ts: list[float]) -> float:
 
 
 def _result(model, what, baseline, ours, baseline_s, ours_s, agree, notes, **extra) -> dict:
-    dev = next(model.parameters()).device
-    out = {"what": what, "baseline": baseline, "ours": ours, "baseline_s": round(baseline_s, 4),
-           "ours_s": round(ours_s, 4), "ratio": round(baseline_s / ours_s, 3) if ours_s > 0 else float("nan"),
+    """One entry's record; ``model`` (or a ``torch.device``) gives the device field."""
+    dev = model if isinstance(model, torch.device) else next(model.parameters()).device
+    out = {"what": what, "baseline": baseline, "ours": ours, "baseline_s": round(baseline_s, 6),
+           "ours_s": round(ours_s, 6), "ratio": float(f"{baseline_s / ours_s:.4g}") if ours_s > 0 else float("nan"),
            "device": f"{dev.type} ({torch.get_num_threads()} threads)" if dev.type == "cpu" else str(dev),
            "agree": agree, "notes": notes}
     out.update(extra)
@@ -369,6 +370,317 @@ def feaattack_batched_vs_loop(ctx: Context) -> dict:
                    batched_bs128_s=round(b128_s, 4), n=n, n_targets=k, repeats=ctx.repeats)
 
 
+# ---- ADT_EXP inner maximisation ---------------------------------------------------------------------------------
+
+def official_style_fit(model, x, y, *, eps: float, steps: int = 7, k: int = 5, lr: float = 0.3,
+                       lam: float = 0.01, cumulative_grad: bool = True):
+    """BASELINE, not library code: ADT_EXP's inner loop (ADT Alg. 2, Eq. 8-11) the way the official ``adt_exp.py``
+    runs it, written from the reference note's description (adt-official.md §1).
+
+    Per example μ = ρ = 0 (σ = softplus(ρ)), Adam(lr, betas (0, 0)); each of the ``steps`` steps loops over the
+    ``k`` samples one at a time — a forward pass of B rows and ``loss.backward()`` on
+    −[CE_mean + λ·mean(r²/2 + log(σ + 1e-8) + log(1 − tanh²u + 1e-8))], which also fills the classifier's
+    parameter gradients — then one Adam step. ``cumulative_grad=True`` is the code's missing ``zero_grad``.
+    The model is in eval mode with its parameters trainable, as in the code; their ``.grad`` is cleared on exit.
+    The step's k noises are drawn as one ``torch.randn((k, *x.shape))`` (the library's draw, so both see the same
+    noise; the code draws k times ``randn_like(x)``). Returns (μ, σ).
+    """
+    import torch.nn.functional as F
+
+    was = model.training
+    model.eval()
+    mean = torch.zeros_like(x, requires_grad=True)
+    var = torch.zeros_like(x, requires_grad=True)
+    opt = torch.optim.Adam([mean, var], lr=lr, betas=(0.0, 0.0))
+    try:
+        for _ in range(steps):
+            if not cumulative_grad:
+                opt.zero_grad()
+            noise = torch.randn((k, *x.shape), dtype=x.dtype, device=x.device)
+            for s in range(k):
+                r = noise[s]
+                std = F.softplus(var)
+                adv = torch.tanh(mean + r * std)
+                x_adv = (x + eps * adv).clamp(0.0, 1.0)
+                neg_logp = r ** 2 / 2.0 + (std + 1e-8).log() + (1 - adv ** 2 + 1e-8).log()
+                logits = model(x_adv)
+                loss = -(F.cross_entropy(logits.float(), y) + lam * neg_logp.mean())
+                loss.backward()
+            opt.step()
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was)
+    return mean.detach(), F.softplus(var).detach()
+
+
+def _fit_diff(a, b, tol: float = 1e-4) -> tuple[float, float, float]:
+    """(max |Δ|, fraction of coordinates differing by > tol over μ and σ, fraction of μ coordinates that took at
+    least one different Adam sign step: |Δμ| ≥ lr = 0.3 less rounding) of two fits ``(μ, σ)``."""
+    d = torch.cat([(a[0] - b[0]).abs().flatten(), (a[1] - b[1]).abs().flatten()])
+    flips = float(((a[0] - b[0]).abs() > 0.29).float().mean())
+    return float(d.max()), float((d > tol).float().mean()), flips
+
+
+@entry
+def adt_exp_inner_vs_official(ctx: Context) -> dict:
+    """ADT_EXP's inner maximisation (T = 7 Adam steps, k = 5 samples): ours vs the official-style loop."""
+    from advdist.models import build
+    from advdist.samplers import fit_explicit
+
+    n, steps, k = (16, 2, 2) if ctx.quick else (128, 7, 5)
+    eps = 0.1
+    x, y = ctx.subset(n)
+    model = _fitted_smallcnn(x, y, steps=5 if ctx.quick else 30)
+    with torch.enable_grad():  # the inputs' CE gradient: non-zero, or μ would move by the entropy term only
+        xg = x.clone().requires_grad_(True)
+        (gx,) = torch.autograd.grad(torch.nn.functional.cross_entropy(model(xg), y), xg)
+    grad_nonzero = float((gx != 0).float().mean())
+    model_cl = build("smallcnn").eval()
+    model_cl.load_state_dict(model.state_dict())
+    model_cl = model_cl.to(memory_format=torch.channels_last)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    kw = dict(eps=eps, steps=steps, k=k, entropy="code", cumulative_grad=True)  # the official behaviour
+
+    def reference():
+        torch.manual_seed(1)
+        return official_style_fit(model, x, y, eps=eps, steps=steps, k=k)
+
+    def ours(m=model, xx=x, amp=False, sample_batch="auto"):
+        torch.manual_seed(1)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            fit = fit_explicit(m, xx, y, sample_batch=sample_batch, **kw)
+        return fit.loc, fit.scale
+
+    fns = {"reference": reference, "ours": ours, "ours_one_batch": lambda: ours(sample_batch=None),
+           "ours_channels_last": lambda: ours(model_cl, x_cl),
+           "ours_channels_last_bf16": lambda: ours(model_cl, x_cl, amp=True)}
+    times, out = interleaved(fns, ctx.repeats)
+    s = {key: median(v) for key, v in times.items()}
+    diffs = {key: _fit_diff(out["reference"], out[key]) for key in fns if key != "reference"}
+    ratios = {key: round(s["reference"] / s[key], 3) for key in fns if key != "reference"}
+    agree = "; ".join(f"{key}: max |Δ(μ, σ)| = {d[0]:.1e} ({d[1]:.2%} of coordinates > 1e-4, {d[2]:.2%} of μ "
+                      f"took another sign step)" for key, d in diffs.items())
+    notes = (f"TRADES SmallCNN fitted for a few Adam steps to the images (its init has a zero last layer: zero input "
+             f"gradients, which would make the comparison vacuous; {grad_nonzero:.0%} of input gradients non-zero), "
+             f"{n} stratified test images (1x28x28), eps={eps}, T={steps} Adam steps "
+             f"(lr 0.3, betas (0, 0)), k={k} samples, the official objective and cumulative gradients "
+             f"(entropy='code', cumulative_grad=True) in both; same global-RNG noise. Reference: k sequential "
+             f"forward passes of {n} rows per step and loss.backward() (parameter gradients too). Ours: "
+             f"torch.autograd.grad w.r.t. (mu, rho) only, frozen weights, k*B rows in chunks of sample_batch='auto' "
+             f"(one {k * n}-row batch: {s['ours_one_batch']:.3f} s). Ratios vs reference: "
+             + ", ".join(f"{key} {v:.2f}x" for key, v in ratios.items())
+             + f". bf16 = torch.autocast('cpu', bfloat16) (CPU bf16 support: {_cpu_bf16()}); with betas (0, 0) "
+             f"Adam steps are sign steps, so a bf16 gradient of flipped sign moves mu by 2*0.3. Medians of "
+             f"{ctx.repeats} interleaved runs after a warm-up")
+    return _result(model, "ADT_EXP inner maximisation (T steps x k samples)", "official-style loop (loss.backward)",
+                   "samplers.fit_explicit (fp32)", s["reference"], s["ours"], agree, notes,
+                   variants_s={key: round(v, 4) for key, v in s.items()}, ratios=ratios,
+                   max_abs_diff={key: d[0] for key, d in diffs.items()},
+                   frac_diff={key: d[1] for key, d in diffs.items()},
+                   frac_mu_step_differs={key: d[2] for key, d in diffs.items()}, input_grad_nonzero=grad_nonzero,
+                   n=n, steps=steps, k=k, repeats=ctx.repeats)
+
+
+def _fitted_smallcnn(x, y, steps: int) -> torch.nn.Module:
+    """TRADES SmallCNN (seed 0) after ``steps`` full-batch Adam steps on (x, y), in eval mode: a model with
+    informative input gradients for the ADT_EXP comparison (the cost of a pass does not depend on the weights)."""
+    import torch.nn.functional as F
+
+    from advdist.models import build
+
+    torch.manual_seed(0)
+    model = build("smallcnn")
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def _cpu_bf16() -> str:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    found = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
+    return ", ".join(found) if found else "no avx512_bf16/amx_bf16 (emulated, slow)"
+
+
+@entry
+def adt_exp_bf16_training(ctx: Context) -> dict:
+    """ADT_EXP trained with bf16 autocast against the same config in fp32: training time and PGD-20 A_rob.
+
+    The acceptance of the bf16 path is the trained model's robustness, not bit equality: both mini models come
+    from the run store (``amp`` is part of the config, so they are two runs) and are attacked by the same PGD-20.
+    """
+    from advdist import config, data, store
+    from advdist.attacks import frozen, settings
+    from advdist.experiments import eval_subset
+
+    scale, over, n = ("smoke", dict(epochs=2), 100) if ctx.quick else ("mini", {}, 1000)
+    cfgs = {amp: config.resolve(scale, "adt-cifar10", method="adt_exp", amp=True if amp else None, **over)
+            for amp in ("fp32", "bf16")}
+    cfg = cfgs["fp32"]
+    splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test)
+    got = {k: store.get_or_train(c, device="cpu", progress=not ctx.quick, splits=splits) for k, c in cfgs.items()}
+    x, y = eval_subset(splits, scale, n)
+    spec = settings.get("PGD-20", scale=scale, paper="adt", dataset=cfg.dataset)
+    acc, nat = {}, {}
+    for k, (model, _) in got.items():
+        torch.manual_seed(0)
+        x_adv = spec(model, x, y)
+        with frozen(model), torch.no_grad():
+            acc[k] = float((model(x_adv).argmax(1) == y).float().mean())
+            nat[k] = float((model(x).argmax(1) == y).float().mean())
+    secs = {k: float(run.meta.get("train_time_s", float("nan"))) for k, (_, run) in got.items()}
+    gap = abs(acc["bf16"] - acc["fp32"])
+    agree = (f"PGD-20 accuracy bf16 {acc['bf16']:.4f} vs fp32 {acc['fp32']:.4f} (|diff| {100 * gap:.2f} pp, goal <= 1 pp); "
+             f"clean {nat['bf16']:.4f} vs {nat['fp32']:.4f}")
+    notes = (f"{scale} ADT_EXP ({cfg.dataset}, {cfg.model}, {cfg.epochs} epochs{', ' + str(over) if over else ''}), "
+             f"trained once each through the run store (train_time_s from the runs' meta.json: the runs may have "
+             f"been trained earlier, on another load), bf16 = the training loop's torch.autocast(bfloat16) "
+             f"(cfg.amp) around the method's loss, inner loop included; PGD-20 ({spec.kwargs}) on {len(y)} "
+             f"stratified test images, same seed. CPU bf16 support: {_cpu_bf16()}")
+    return _result(got["fp32"][0], "ADT_EXP training: bf16 autocast vs fp32", "fp32 training", "bf16 autocast training",
+                   secs["fp32"], secs["bf16"], agree, notes, pgd20_acc=acc, clean_acc=nat, pp_gap=round(100 * gap, 3),
+                   n=len(y))
+
+
+# ---- input-Hessian top eigenvalue --------------------------------------------------------------------------------
+
+@entry
+def hessian_top_eig_vs_full(ctx: Context) -> dict:
+    """Input-Hessian top eigenvalue: batched HVP Lanczos vs full Hessian + eigvalsh (``cal_hessian.py``'s method)."""
+    import copy
+
+    from advdist.analysis.hessian import CODE_BATCH, full_hessian_eigvalsh, top_eigenvalues
+
+    model = ctx.standard_model().eval()
+    n, n_full, n64 = (16, 2, 2) if ctx.quick else (1000, CODE_BATCH, 4)
+    x, y = ctx.subset(n)
+    xf, yf = x[:n_full], y[:n_full]
+    # the official method on one of its batches (100 images: d backward passes over the whole batch), timed once
+    full_s, ref = _timed(lambda: full_hessian_eigvalsh(model, xf, yf, batch_size=n_full)[:, -1])
+    times, _ = interleaved({"ours": lambda: top_eigenvalues(model, x, y)}, max(1, ctx.repeats - 1))
+    ev, info = top_eigenvalues(model, x, y, return_info=True)
+    t_ours = median(times["ours"])
+    rel32 = (ev[:n_full] - ref).abs() / ref.abs().clamp_min(1e-12)
+    # the same comparison in float64 (both methods on a float64 copy): the algorithms' agreement without fp32 noise
+    m64 = copy.deepcopy(model).double()
+    ref64 = full_hessian_eigvalsh(m64, x[:n64].double(), y[:n64], batch_size=n64)[:, -1]
+    rel64 = (top_eigenvalues(m64, x[:n64].double(), y[:n64]) - ref64).abs() / ref64.abs().clamp_min(1e-300)
+    baseline_s = full_s / n_full * n
+    agree = (f"max relative error (fp32, as timed) {float(rel32.max()):.1e} on the {n_full} images of the full method "
+             f"(median {float(rel32.median()):.1e}, {float((rel32 <= 1e-3).float().mean()):.0%} within 1e-3; fp32 "
+             f"round-off dominates for the smallest eigenvalues); in float64 "
+             f"{float(rel64.max()):.1e} on {n64} images (goal <= 1e-3); {int(info['converged'].sum())} of {n} converged")
+    notes = (f"mini standard model (mini-cnn, 1x28x28, d=784), {n} stratified test images, per-example CE Hessian "
+             f"(the paper's; cal_hessian.py's numbers are 1/100 of these), largest algebraic eigenvalue. "
+             f"Baseline: the full d x d input Hessian (d double-backward passes per batch) + eigvalsh on one batch of "
+             f"{n_full} images as cal_hessian.py batches them ({full_s:.1f} s, one run), EXTRAPOLATED linearly to {n} "
+             f"images ({baseline_s:.0f} s); ours: top_eigenvalues (batched HVP Lanczos, tol 1e-5, batch 128) on all "
+             f"{n} ({t_ours:.2f} s, {t_ours / n * 1e3:.1f} ms/image; median of {max(1, ctx.repeats - 1)} runs after a "
+             f"warm-up), mean {float(info['iterations'].float().mean()):.1f} Lanczos steps per image")
+    return _result(model, f"input-Hessian top eigenvalue, {n} images", "full Hessian + eigvalsh (extrapolated)",
+                   "analysis.hessian.top_eigenvalues", baseline_s, t_ours, agree, notes,
+                   max_rel_err=float(rel32.max()), median_rel_err=float(rel32.median()),
+                   frac_within_1e3=float((rel32 <= 1e-3).float().mean()),
+                   max_rel_err_fp64=float(rel64.max()), n=n, n_full=n_full, n_fp64=n64,
+                   full_s_measured=round(full_s, 4), eig_mean=float(ev.mean()),
+                   eig_std=float(ev.std()) if n > 1 else 0.0)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+# ---- per-epoch training throughput -------------------------------------------------------------------------------
+
+def _method_setup(name: str, scale: str, seed: int = 0, batch_size: int | None = None):
+    """(cfg, model, method) of ``name`` at ``scale`` in the first paper setting it accepts (``adt-cifar10`` first;
+    e.g. an ℓ2-only method takes an ℓ2 setting)."""
+    from advdist import config, methods, train
+
+    err = None
+    for setting in ("adt-cifar10", *config.SETTINGS):
+        try:
+            cfg = config.resolve(scale, setting, method=name, seed=seed,
+                                 **({"batch_size": batch_size} if batch_size else {}))
+            torch.manual_seed(seed)
+            model = train.build_model(cfg)
+            return cfg, model, methods.build(name, cfg, model)
+        except ValueError as e:
+            err = e
+    raise ValueError(f"no paper setting accepts method {name!r} at {scale}: {err}")
+
+
+def method_throughput(name: str, *, scale: str = "mini", batches: int = 3, batch_size: int | None = None,
+                      seed: int = 0) -> tuple[float, int]:
+    """Seconds for ``batches`` training steps of method ``name`` (its ``loss`` + backward + SGD step, as the
+    training loop does them) on fixed synthetic batches of the ``scale``'s shape, after one warm-up step.
+
+    Returns (seconds, images). The batches are uniform noise in [0, 1] with random labels; the cost of a step
+    does not depend on the data (except through early stopping, which no training method uses).
+    """
+    from advdist import data
+
+    cfg, model, method = _method_setup(name, scale, seed, batch_size)
+    info = data.info(cfg.dataset)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    g = torch.Generator().manual_seed(seed)
+    xs = [torch.rand(cfg.batch_size, *info.input_shape, generator=g) for _ in range(batches + 1)]
+    ys = [torch.randint(0, info.num_classes, (cfg.batch_size,), generator=g) for _ in range(batches + 1)]
+    model.train()
+
+    def step(xb, yb):
+        loss, _ = method.loss(model, xb, yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step(xs[0], ys[0])
+    t0 = time.perf_counter()
+    for xb, yb in zip(xs[1:], ys[1:]):
+        step(xb, yb)
+    return time.perf_counter() - t0, batches * cfg.batch_size
+
+
+def _throughput_entry(name: str) -> Callable[[Context], dict]:
+    def run(ctx: Context) -> dict:
+        scale, batches, bs = ("smoke", 1, 16) if ctx.quick else ("mini", 5, None)
+        base_s, images = method_throughput("standard", scale=scale, batches=batches, batch_size=bs)
+        s, _ = method_throughput(name, scale=scale, batches=batches, batch_size=bs)
+        cfg = _method_setup(name, scale)[0]
+        epoch_images = cfg.n_train or 60000
+        ips = images / s
+        notes = (f"{scale} scale, setting {cfg.setting} ({cfg.dataset} shape, {cfg.model}, {cfg.norm} eps={cfg.eps}, batch {images // batches}), "
+                 f"{batches} fixed synthetic batches after one warm-up step; a step = method.loss + backward + SGD "
+                 f"step (no data loading, no evaluation). ratio = standard training's time / this method's (< 1: "
+                 f"dearer than standard). Epoch of {epoch_images} images at this rate: {epoch_images / ips:.0f} s")
+        return _result(torch.device("cpu"), f"training throughput: {name}", "standard training (same batches)",
+                       name, base_s, s, f"{ips:.1f} images/s (standard {images / base_s:.1f} images/s)", notes,
+                       images_per_s=round(ips, 2), standard_images_per_s=round(images / base_s, 2),
+                       epoch_s_estimate=round(epoch_images / ips, 1), method=name, batches=batches)
+
+    run.__name__ = f"throughput_{name}"
+    run.__doc__ = f"Training throughput (images/s) of {name} at mini scale, against standard training."
+    return run
+
+
+def _register_throughput() -> None:
+    from advdist import methods
+
+    for name in methods.names():
+        entry(_throughput_entry(name))
+
+
+_register_throughput()
+
+
 # ---- report ------------------------------------------------------------------------------------------------
 
 def machine_info() -> dict:
@@ -400,15 +712,24 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def select(only: list[str] | None) -> list[str]:
+    """Entry names containing any of the substrings ``only`` (all entries for None), in registration order."""
+    return [n for n in ENTRIES if not only or any(s in n for s in only)]
+
+
 def main(argv: list[str] | None = None, context: Context | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m advdist.bench", description=__doc__.split("\n")[0])
-    p.add_argument("--only", action="append", choices=sorted(ENTRIES), help="run only this entry (repeatable)")
+    p.add_argument("--only", action="append", metavar="SUBSTRING",
+                   help="run only the entries whose name contains SUBSTRING (repeatable)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (for the tests); the numbers mean nothing")
     p.add_argument("--out", default=None, help="JSON output (default: figures/bench/bench.json)")
     p.add_argument("--repeats", type=int, default=None, help="timed runs per variant (default 3; --quick 2)")
     p.add_argument("--cascade-n", type=int, default=None, help="images for cascade_vs_pgd20 (default 1000)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args(argv)
+    names = select(args.only)
+    if not names:
+        p.error(f"--only {args.only} matches no entry; entries: {', '.join(ENTRIES)}")
     ctx = context or build_context(args.quick, args.repeats, args.cascade_n)
     if context is not None:
         ctx.quick = ctx.quick or args.quick
@@ -420,7 +741,7 @@ def main(argv: list[str] | None = None, context: Context | None = None) -> dict:
         torch.set_num_threads(args.threads)
     try:
         results = []
-        for name in (args.only or list(ENTRIES)):
+        for name in names:
             print(f"[bench] {name} ...", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
             r = {"name": name, **ENTRIES[name](ctx)}

@@ -15,7 +15,8 @@ Hyper-parameters (``cfg.method_kwargs``; defaults = the paper's, ADT Sec. 5 (C) 
 ``steps`` T = 7, ``k`` = 5, ``lr`` = 0.3, ``betas`` = (0, 0), ``lam`` λ = 0.01; the paper-vs-code options of
 :mod:`advdist.samplers.explicit`: ``entropy`` ("paper" | "code"), ``cumulative_grad`` (False | True = the
 released code's never-zeroed Adam grads), ``init_scale`` (σ₀; default ln 2 = the released code's softplus(0),
-the paper states none); ``sample_batch`` (rows per inner forward pass, None = all k·B). The official code's
+the paper states none); ``sample_batch`` (rows per inner forward pass: "auto" = chosen for the device, see
+:func:`advdist.samplers.explicit.resolve_sample_batch`; None = all k·B; an int). The official code's
 behaviour is ``entropy="code", cumulative_grad=True`` (its init is the default).
 ``adt_exp_trades`` adds ``beta`` β = 6.0 (ADT Tables 5/10 use 1.0 and 6.0) and ``inner_kl_weight``:
 "beta" (default: the inner objective β·KL + λ·H that Eq. (5) gives with the TRADES loss) or "one"
@@ -46,7 +47,7 @@ class ADTExp(Method):
     """ADT_EXP (ADT Alg. 2): outer CE on one fresh sample of the per-example distributions fitted by Eq. (9)-(11)."""
 
     defaults = {"steps": 7, "k": 5, "lr": 0.3, "betas": (0.0, 0.0), "lam": 0.01, "init_scale": INIT_SCALE_CODE,
-                "entropy": "paper", "cumulative_grad": False, "sample_batch": None}
+                "entropy": "paper", "cumulative_grad": False, "sample_batch": "auto"}
 
     def __init__(self, cfg, model) -> None:
         super().__init__(cfg, model)
@@ -63,7 +64,7 @@ class ADTExp(Method):
         check_positive("lr", hp["lr"])
         check_positive("lam", hp["lam"], allow_zero=True)
         check_positive("init_scale", hp["init_scale"])
-        if hp["sample_batch"] is not None:
+        if hp["sample_batch"] not in (None, "auto"):
             check_positive("sample_batch", hp["sample_batch"], integer=True)
         if len(hp["betas"]) != 2 or not all(0 <= float(b) < 1 for b in hp["betas"]):
             raise ValueError(f"betas must be two numbers in [0, 1), got {hp['betas']!r}")

@@ -10,8 +10,13 @@ with the reparameterised Monte-Carlo gradient of Eq. (10) over k samples r ~ N(0
 the sample's negative log-density of Eq. (11). The k samples of a step are evaluated as ONE k·B batch (row
 s·B + i is sample s of example i), cut into chunks of ``sample_batch`` rows whose φ-gradients are summed, with
 the classifier frozen in eval mode (``attacks.core.frozen``) and gradients taken by ``torch.autograd.grad``
-w.r.t. (μ, ρ) only. Every sample is clipped to [0, 1] (x + δ), as in the official code; tanh keeps δ in the
-ε-ball.
+w.r.t. (μ, ρ) only (no weight gradients: the official code's ``loss.backward()`` also fills them).
+``sample_batch="auto"`` (default) picks the chunk for the device (:func:`resolve_sample_batch`): on a CPU
+whole samples of about :data:`AUTO_ROWS_CPU` rows (one k·B batch was slower per image there, cache-bound),
+on a GPU the whole k·B batch. Chunking changes results only by float summation order (not at all when a chunk
+holds one sample of every example). bf16 autocast and channels_last apply when the caller enables them
+(the training loop's ``amp`` and ``channels_last``); the loss is computed in fp32 either way.
+Every sample is clipped to [0, 1] (x + δ), as in the official code; tanh keeps δ in the ε-ball.
 
 Paper vs. official code (reference note adt-official.md §1, §8). Defaults follow the paper; options
 reproduce the released ``adt_exp.py``:
@@ -50,6 +55,23 @@ LOSSES = ("ce", "trades")
 INIT_SCALE_CODE = math.log(2.0)
 #: σ₀ of the February 2020 development code: ρ = −5, σ = softplus(−5) ≈ 0.0067
 INIT_SCALE_DEV = math.log1p(math.exp(-5.0))
+#: ``sample_batch="auto"`` on a CPU: chunks of whole samples of about this many rows (TRADES SmallCNN on 2 cores:
+#: 128-256 rows per pass were fastest, one 640-row pass ~1.2-1.5x slower; DESIGN.md "Performance conventions")
+AUTO_ROWS_CPU = 128
+
+
+def resolve_sample_batch(sample_batch, batch: int, k: int, device) -> int | None:
+    """Rows per inner forward pass of the ADT_EXP objective (ADT Eq. 10's k·B MC rows, chunked).
+
+    An int is kept; ``None`` = all k·B rows at once; ``"auto"``: on CUDA ``None``, elsewhere the largest
+    multiple of ``batch`` that is ≤ max(``batch``, :data:`AUTO_ROWS_CPU`) — whole samples per chunk, so with
+    ``batch`` ≥ :data:`AUTO_ROWS_CPU` every chunk holds one sample of every example.
+    """
+    if sample_batch != "auto":
+        return sample_batch
+    if torch.device(device).type == "cuda":
+        return None
+    return min(k * batch, batch * max(1, AUTO_ROWS_CPU // max(batch, 1)))
 
 
 class ExplicitFit(NamedTuple):
@@ -100,7 +122,7 @@ def _check(loss: str, entropy: str, sample_batch, lam: float) -> None:
         raise ValueError(f"unknown loss {loss!r}; valid: {', '.join(LOSSES)}")
     if entropy not in FORMS:
         raise ValueError(f"unknown entropy {entropy!r}; valid: {', '.join(FORMS)}")
-    if sample_batch is not None:
+    if sample_batch is not None and sample_batch != "auto":
         check_positive("sample_batch", sample_batch, integer=True)
     check_positive("lam", lam, allow_zero=True)
 
@@ -111,6 +133,7 @@ def _objective(model, x, y, loc, rho, noise, *, eps, lam, entropy, loss, clean_p
     k, b = noise.shape[0], noise.shape[1]
     d = x[0].numel()
     rows = k * b
+    sample_batch = resolve_sample_batch(sample_batch, b, k, x.device)
     chunk = rows if sample_batch is None else min(int(sample_batch), rows)
     if entropy == "paper":  # each example its own objective: mean over its k samples
         w_loss, w_ent = loss_weight / k, lam / k
@@ -148,14 +171,15 @@ def _objective(model, x, y, loc, rho, noise, *, eps, lam, entropy, loss, clean_p
 
 def explicit_objective(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loc: torch.Tensor, rho: torch.Tensor,
                        noise: torch.Tensor, *, eps: float, lam: float = 0.01, entropy: str = "paper",
-                       loss: str = "ce", loss_weight: float = 1.0, sample_batch: int | None = None) -> Objective:
+                       loss: str = "ce", loss_weight: float = 1.0,
+                       sample_batch: int | str | None = "auto") -> Objective:
     """One MC estimate of the ADT_EXP inner objective (Eq. 9) and its reparameterised gradient (Eq. 10).
 
     ``loc`` (μ) and ``rho`` (σ = softplus(ρ)) are shaped like ``x`` and must require grad; ``noise`` (k, B, …)
     holds the k standard-normal draws r of every example. The k·B rows are evaluated in chunks of
-    ``sample_batch`` rows (None: one batch) with the model frozen in eval mode; the result does not depend on
-    the chunking (up to float summation order). ``entropy``/``loss``: see the module docstring; ``loss_weight``
-    multiplies L (J = E[w·L] + λ·H).
+    ``sample_batch`` rows (None: one batch; "auto": :func:`resolve_sample_batch`) with the model frozen in eval
+    mode; the result does not depend on the chunking (up to float summation order). ``entropy``/``loss``: see
+    the module docstring; ``loss_weight`` multiplies L (J = E[w·L] + λ·H).
     """
     eps = check_eps(eps)
     _check(loss, entropy, sample_batch, lam)
@@ -184,7 +208,7 @@ def _stats(step: int, res: Objective, loc, rho, noise, eps) -> dict[str, float]:
 def fit_explicit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, steps: int = 7, k: int = 5,
                  lr: float = 0.3, betas: tuple[float, float] = (0.0, 0.0), lam: float = 0.01,
                  init_scale: float = INIT_SCALE_CODE, entropy: str = "paper", cumulative_grad: bool = False,
-                 loss: str = "ce", loss_weight: float = 1.0, sample_batch: int | None = None,
+                 loss: str = "ce", loss_weight: float = 1.0, sample_batch: int | str | None = "auto",
                  record: bool = False) -> ExplicitFit:
     """Fit the explicit adversarial distributions φᵢ* of a batch: the inner loop of ADT Alg. 2 (Eq. 8-11).
 
@@ -193,8 +217,9 @@ def fit_explicit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: flo
     one ``torch.randn((k, *x.shape))`` from the global RNG. The classifier is frozen in eval mode throughout.
     ``entropy``, ``cumulative_grad``, ``init_scale``, ``loss``: paper (default) vs official-code options, see the
     module docstring; ``loss_weight`` w multiplies L (J = E[w·L] + λ·H; ADT_EXP+TRADES uses w = β).
-    ``sample_batch`` bounds the rows per forward pass. ``record=True`` returns per-step stats in ``trace``
-    (t = 0 … T; the t = T entry uses k extra samples) for ADT Fig. 6. Returns :class:`ExplicitFit`.
+    ``sample_batch`` bounds the rows per forward pass ("auto": :func:`resolve_sample_batch`). ``record=True``
+    returns per-step stats in ``trace`` (t = 0 … T; the t = T entry uses k extra samples) for ADT Fig. 6.
+    Returns :class:`ExplicitFit`.
     """
     eps = check_eps(eps)
     check_inputs(x, y)

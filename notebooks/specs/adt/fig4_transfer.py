@@ -21,8 +21,8 @@ df = experiments.transfer_matrix("adt-table1", scale=scale, rows=[r for r in row
                                  attacks=tuple(attacks.split(",")), n_eval=n_eval or None, device=device, seed=seed)""", ("nbval-ignore-output",)),
 ("code", """out = paths.figures_dir(scale, "adt") / "fig4_transfer"
 fig = plots.transfer_heatmaps(df, title=f"ADT Fig. 4 — transfer attacks ({scale} scale)")
-plots.savefig(fig, out)
-wide = df.pivot_table(index=["attack", "source"], columns="target", values="acc", sort=False).reset_index()
+files = plots.savefig(fig, out)""", ()),
+("code", """wide = df.pivot_table(index=["attack", "source"], columns="target", values="acc", sort=False).reset_index()
 cfg = experiments.table("adt-table1").config("at_pgd", scale)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; {int(df['n'].iloc[0])} test images; rows: source, columns: target")

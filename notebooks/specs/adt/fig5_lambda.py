@@ -8,7 +8,7 @@ paper's curves are a figure only (not transcribed).
 
 Entropy here is the per-coordinate −log p of the training samples (Eq. 11 with all constants), averaged over the
 last training epoch (the `entropy` column of each run's log). The λ = 0.01 model is Table 1's. `mini`:
-`mini-cnn`s on Fashion-MNIST (ε = 0.1, 12k images, 4 epochs, generator width 16), attacks FGSM, PGD-20, MIM and
+`mini-cnn`s on Fashion-MNIST (ε = 0.1, 12k images, 4 epochs, generator width 8), attacks FGSM, PGD-20, MIM and
 C&W on 1000 test images; `smoke`: digits MLPs.""", ()),
 ("code", """scale: str = "smoke"   # smoke | mini | paper
 lams: str = "0,0.001,0.01,0.1,1"  # comma-separated entropy weights λ
@@ -23,8 +23,8 @@ atk = tuple(attacks.split(","))
 df = experiments.lambda_sweep([float(v) for v in lams.split(",")], scale=scale, attacks=atk,
                               n_eval=n_eval or None, device=device, seed=seed)""", ("nbval-ignore-output",)),
 ("code", """out = paths.figures_dir(scale, "adt") / "fig5_lambda"
-plots.savefig(plots.lambda_sweep(df, atk, title=f"ADT Fig. 5 — λ sweep of ADT_EXP-AM ({scale} scale)"), out)
-cfg = config.resolve(scale, "adt-cifar10", method="adt_expam")
+files = plots.savefig(plots.lambda_sweep(df, atk, title=f"ADT Fig. 5 — λ sweep of ADT_EXP-AM ({scale} scale)"), out)""", ()),
+("code", """cfg = config.resolve(scale, "adt-cifar10", method="adt_expam")
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; {int(df['n'].iloc[0])} test images")
 report.write_table(df, out, title="ADT Fig. 5: accuracy (%) and average entropy against λ (ADT_EXP-AM)", note=note,

@@ -7,7 +7,7 @@ step), while the amortised ADT_EXP-AM and ADT_IMP-AM are about 2× faster than A
 
 Times come from the per-epoch logs of the Table 1 runs (`time_s`: the training pass only; the fastest epoch is
 reported to discount load from other processes). Nothing is retrained when the models exist; set `train = True`
-to train the missing ones. At `mini` scale: `mini-cnn`s on 12k Fashion-MNIST images with generators of width 16
+to train the missing ones. At `mini` scale: `mini-cnn`s on 12k Fashion-MNIST images with generators of width 8
 (the paper's are 256) — the amortised methods' relative cost differs from the paper's for that reason; at
 `smoke`, digits MLPs.""", ()),
 ("code", """scale: str = "smoke"   # smoke | mini | paper
@@ -23,9 +23,9 @@ if train:
     experiments.train_rows("adt-table1", scale=scale, rows=labels, device=device, seed=seed)
 times = experiments.train_times("adt-table1", scale=scale, rows=labels, seed=seed)""", ("nbval-ignore-output",)),
 ("code", """out = paths.figures_dir(scale, "adt") / "fig7_train_time"
-plots.savefig(plots.bars(times, "model", "min s/epoch", "seconds per epoch",
-                         title=f"ADT Fig. 7 — training time per epoch ({scale} scale)"), out)
-cfg = experiments.table("adt-table1").config("at_pgd", scale)
+files = plots.savefig(plots.bars(times, "model", "min s/epoch", "seconds per epoch",
+                                 title=f"ADT Fig. 7 — training time per epoch ({scale} scale)"), out)""", ()),
+("code", """cfg = experiments.table("adt-table1").config("at_pgd", scale)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; device {times['device'].iloc[0] if len(times) else '?'}")
 report.write_table(times, out, title="ADT Fig. 7: training time per epoch", note=note, floatfmt=".1f")

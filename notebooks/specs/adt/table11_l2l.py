@@ -8,7 +8,7 @@ own recipe), L2L is trained with ADT's configuration and generator (`advdist.met
 shows A_nat, FGSM, PGD-20, PGD-100 and MIM; we also report C&W, FeaAttack and A_rob.
 
 At `mini` scale: `mini-cnn`s on Fashion-MNIST (ε = 0.1; the EXP-AM and IMP-AM models are Table 1's, not
-retrained), generators of width 16; at `smoke`, MLPs on digits.""", ()),
+retrained), generators of width 8; at `smoke`, MLPs on digits.""", ()),
 ("code", """scale: str = "smoke"   # smoke | mini | paper
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
