@@ -21,7 +21,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks golden lab bench train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-all
+.PHONY: help env test test-unit test-notebooks golden lab bench train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atent reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -100,7 +100,21 @@ reproduce-adt-fig7: $(FIG)/adt/fig7_train_time.ipynb ## ADT Fig. 7: training tim
 ADT_ITEMS := $(foreach t,1 2 3 4 5 6 11,reproduce-adt-table$(t)) $(foreach f,1 2 4 5 6 7,reproduce-adt-fig$(f))
 .PHONY: $(ADT_ITEMS)
 reproduce-adt: $(ADT_ITEMS) ## every ADT table and figure
-reproduce-all: reproduce-adt ## every table and figure at SCALE
+reproduce-atent-table1: $(FIG)/atent/table1_mnist_l2.ipynb ## ATENT Table 1: l2 robustness, MNIST eps2=2 (mini: Fashion-MNIST)
+reproduce-atent-table2: $(FIG)/atent/table2_mnist_linf.ipynb ## ATENT Table 2: linf robustness, MNIST eps=0.3 (mini: Fashion-MNIST)
+reproduce-atent-table3: $(FIG)/atent/table3_cifar10_linf.ipynb ## ATENT Table 3: linf robustness, CIFAR-10 WRN-34-10
+reproduce-atent-table4: $(FIG)/atent/table4_cifar10_l2.ipynb ## ATENT Table 4: l2 PGD-10 at 1x and 2x eps, CIFAR-10 ResNet-20
+reproduce-atent-table5: $(FIG)/atent/table5_smoothing.ipynb ## ATENT Table 5: randomized-smoothing certified accuracy, sigma=0.12
+reproduce-atent-table6: $(FIG)/atent/table6_atent_attack.ipynb ## ATENT Table 6: PGD-20 vs ATENT-20 attack across radii
+reproduce-atent-fig1: $(FIG)/atent/fig1_tsne_boundaries.ipynb ## ATENT Fig. 1: decision boundaries on t-SNE 5 vs 8
+reproduce-atent-fig2: $(FIG)/atent/fig2_sampling_1d.ipynb ## ATENT Fig. 2: 1-D sampling distribution of Assumption 2
+reproduce-atent-fig3: $(FIG)/atent/fig3_training_curves.ipynb ## ATENT Fig. 3: training curves of linf-ATENT
+
+ATENT_ITEMS := $(foreach t,1 2 3 4 5 6,reproduce-atent-table$(t)) $(foreach f,1 2 3,reproduce-atent-fig$(f))
+.PHONY: $(ATENT_ITEMS)
+reproduce-atent: $(ATENT_ITEMS) ## every ATENT item
+
+reproduce-all: reproduce-adt reproduce-atent ## every table and figure at SCALE
 
 clean-smoke: ## remove smoke-scale runs and outputs
 	rm -rf figures/smoke data/runs/*-digits-*

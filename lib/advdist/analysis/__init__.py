@@ -16,6 +16,7 @@ from __future__ import annotations
 from .diversity import PCA2D, pairwise_l2, pca_2d, plot_pca
 from .hessian import full_hessian_eigvalsh, input_hessian, top_eigenvalues
 from .landscape import LossSurface, loss_surface, orthogonal_rademacher, plot_surface
+from .smoothing import Certificate, certify, clopper_pearson_lower  # Cohen et al. 2019; ATENT Table 5
 
 __all__ = [
     "top_eigenvalues", "full_hessian_eigvalsh", "input_hessian",

@@ -20,6 +20,7 @@ from .explicit import (
     sample_adversarial,
 )
 from .tanh_gaussian import TanhGaussian, log_one_minus_tanh_sq
+from .langevin import ema_weights, langevin_attack, langevin_chain, ou_stationary  # ATENT Eq. 9, 14; Alg. 1-2
 
 __all__ = [
     "TanhGaussian", "log_one_minus_tanh_sq",

@@ -1,0 +1,35 @@
+CELLS = [
+("md", """# ATENT Table 1 — ℓ2 robustness on MNIST (ε2 = 2)
+
+Jagatap et al., *Adversarially robust learning via entropic regularization*, Table 1 (§4.1): SGD, Entropy-SGD,
+ℓ2 PGD-AT, TRADES, MMA and ℓ2-ATENT (Alg. 1) on LeNet5 (advertorch `LeNet5Madry`), attacked by ℓ2 PGD-40 (step
+0.25, 10 random restarts) and C&W-ℓ2 (foolbox settings of the code). **A_rob** is the per-example worst case.
+
+Substitutes: at `mini` scale `mini-cnn`s on a 10 000-image subset of **Fashion-MNIST** (not MNIST), ℓ2 ε = 1.5
+for training and attacks, PGD-40 steps of ε/8; ATENT runs K = 10 Langevin steps of η' = ε/2 (the paper's
+K·η' = 5ε), γ = 0.05 with the paper's η'·γ pull, noise 10⁻³, no projection (Alg. 1). At `smoke` scale, MLPs on
+scikit-learn digits (ε = 1). PGD-AT and TRADES run their ℓ2 variants (normalised-gradient steps, radial
+projection); TRADES uses its MNIST β = 1. MMA is not implemented: its row is cited from the paper.""", ()),
+("code", """scale: str = "smoke"   # smoke | mini | paper
+rows: str = ""         # comma-separated row labels; "" = every implemented row of the paper's table
+n_eval: int = 0        # test examples attacked; 0 = the table's default (smoke 100, mini 500, paper all)
+device: str = "auto"   # auto = CUDA when present
+seed: int = 0""", ("parameters",)),
+("code", """from advdist import config, experiments, report
+
+params = config.notebook_parameters(globals())
+ours, missing, matrices, info = experiments.evaluate_table(
+    "atent-table1", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
+    device=device, seed=seed)""", ("nbval-ignore-output",)),
+("code", """print(experiments.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
+paper = report.paper_table("atent_table1")
+print("\\ncited from the paper (not reproduced here):")
+print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ("nbval-check-output",)),
+("md", """### Does ℓ2-ATENT beat the baselines here?
+The paper's claim (Table 1): ℓ2-ATENT has the best ℓ2 PGD-40 and C&W-ℓ2 accuracy; Entropy-SGD is no more robust
+than SGD.""", ()),
+("code", """for line in experiments.compare_rows(ours, ["atent_l2"], "at_pgd") + \\
+        experiments.compare_rows(ours, ["atent_l2"], "trades") + \\
+        experiments.compare_rows(ours, ["entropy_sgd"], "standard"):
+    print(line)""", ("nbval-check-output",)),
+]

@@ -1,0 +1,33 @@
+CELLS = [
+("md", """# ATENT Table 3 — ℓ∞ robustness on CIFAR-10 (WRN-34-10, ε = 8/255)
+
+Jagatap et al., *Adversarially robust learning via entropic regularization*, Table 3 (§4.2): PGD-AT, TRADES,
+MART and ℓ∞-ATENT (Alg. 2; K = 10 Langevin steps of η' = 0.007, noise 10⁻³, projection onto the ε-ball at the
+K-th step) under PGD-20 (step 0.003), ℓ∞ C&W (here PGD-20 on the C&W margin) and ℓ∞ DeepFool (foolbox
+semantics: robust if the minimal perturbation found exceeds ε). **A_rob** is the per-example worst case.
+
+Substitutes: at `mini` scale the same Fashion-MNIST `mini-cnn` models as Table 2 (ε = 0.1; the run store shares
+them); at `smoke` scale MLPs on scikit-learn digits. The paper's early-stopped PGD-AT (E) row is cited, not run.
+The paper's numbers are shown for orientation (no Δ: the data differ).""", ()),
+("code", """scale: str = "smoke"   # smoke | mini | paper
+rows: str = ""         # comma-separated row labels; "" = every implemented row of the paper's table
+n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
+device: str = "auto"   # auto = CUDA when present
+seed: int = 0""", ("parameters",)),
+("code", """from advdist import config, experiments, report
+
+params = config.notebook_parameters(globals())
+ours, missing, matrices, info = experiments.evaluate_table(
+    "atent-table3", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
+    device=device, seed=seed)""", ("nbval-ignore-output",)),
+("code", """print(experiments.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
+paper = report.paper_table("atent_table3")
+print("\\ncited from the paper (not reproduced here):")
+print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ("nbval-check-output",)),
+("md", """### Is ATENT among the two best defenses here?
+The paper's claim (Table 3): ℓ∞-ATENT is consistently among the top two under every attack.""", ()),
+("code", """for line in experiments.compare_rows(ours, ["atent_linf"], "at_pgd") + \\
+        experiments.compare_rows(ours, ["atent_linf"], "trades") + \\
+        experiments.compare_rows(ours, ["atent_linf"], "mart"):
+    print(line)""", ("nbval-check-output",)),
+]
