@@ -21,7 +21,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks golden lab bench train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atent reproduce-all
+.PHONY: help env test test-unit test-notebooks golden lab bench train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -100,6 +100,22 @@ reproduce-adt-fig7: $(FIG)/adt/fig7_train_time.ipynb ## ADT Fig. 7: training tim
 ADT_ITEMS := $(foreach t,1 2 3 4 5 6 11,reproduce-adt-table$(t)) $(foreach f,1 2 4 5 6 7,reproduce-adt-fig$(f))
 .PHONY: $(ADT_ITEMS)
 reproduce-adt: $(ADT_ITEMS) ## every ADT table and figure
+reproduce-atld-table1: $(FIG)/atld/table1_cifar10_whitebox.ipynb ## ATLD Table 1: CIFAR-10 white-box; IMT non-adaptive vs end-to-end vs adaptive
+reproduce-atld-table2: $(FIG)/atld/table2_cifar100_svhn.ipynb ## ATLD Table 2: CIFAR-100 and SVHN white-box
+reproduce-atld-table3: $(FIG)/atld/table3_transfer_cifar10.ipynb ## ATLD Table 3: transfer attacks (CIFAR-10)
+reproduce-atld-table4: $(FIG)/atld/table4_autoattack_cifar10.ipynb ## ATLD Table 4: AutoAttack and RayS (CIFAR-10)
+reproduce-atld-table5: $(FIG)/atld/table5_autoattack_cifar100.ipynb ## ATLD Table 5: AutoAttack and RayS (CIFAR-100)
+reproduce-atld-table6: $(FIG)/atld/table6_transfer_svhn_cifar100.ipynb ## ATLD Table 6: transfer attacks (SVHN, CIFAR-100)
+reproduce-atld-fig1: $(FIG)/atld/fig1_perturbations.ipynb ## ATLD Fig. 1: PGD / FS / ATLD perturbations on 2-D moons
+reproduce-atld-fig3: $(FIG)/atld/fig3_budget.ipynb ## ATLD Fig. 3: accuracy vs epsilon (PGD-20, CW-20)
+reproduce-atld-fig4: $(FIG)/atld/fig4_boundaries.ipynb ## ATLD Fig. 4: decision boundaries after standard/PGD/FS/ATLD training
+reproduce-atld-fig6: $(FIG)/atld/fig6_imt.ipynb ## ATLD Fig. 6: clean, PGD and IMT-adjusted points under the ATLD boundary
+reproduce-atld-fig7: $(FIG)/atld/fig7_fields.ipynb ## ATLD Fig. 7: perturbation direction fields
+
+ATLD_ITEMS := $(foreach t,1 2 3 4 5 6,reproduce-atld-table$(t)) $(foreach f,1 3 4 6 7,reproduce-atld-fig$(f))
+.PHONY: $(ATLD_ITEMS)
+reproduce-atld: $(ATLD_ITEMS) ## every ATLD item
+
 reproduce-atent-table1: $(FIG)/atent/table1_mnist_l2.ipynb ## ATENT Table 1: l2 robustness, MNIST eps2=2 (mini: Fashion-MNIST)
 reproduce-atent-table2: $(FIG)/atent/table2_mnist_linf.ipynb ## ATENT Table 2: linf robustness, MNIST eps=0.3 (mini: Fashion-MNIST)
 reproduce-atent-table3: $(FIG)/atent/table3_cifar10_linf.ipynb ## ATENT Table 3: linf robustness, CIFAR-10 WRN-34-10
@@ -114,7 +130,7 @@ ATENT_ITEMS := $(foreach t,1 2 3 4 5 6,reproduce-atent-table$(t)) $(foreach f,1 
 .PHONY: $(ATENT_ITEMS)
 reproduce-atent: $(ATENT_ITEMS) ## every ATENT item
 
-reproduce-all: reproduce-adt reproduce-atent ## every table and figure at SCALE
+reproduce-all: reproduce-adt reproduce-atld reproduce-atent ## every table and figure at SCALE
 
 clean-smoke: ## remove smoke-scale runs and outputs
 	rm -rf figures/smoke data/runs/*-digits-*

@@ -1,0 +1,256 @@
+"""ATLD's robustness tables with the IMT rows: the paper's non-adaptive protocol beside an end-to-end (adaptive) one.
+
+ATLD (ICLR 2021 submission) Table 1 (Sec. 5.1) evaluates ATLD-IMT and ATLD-IMT+ (Sec. 4.2, Eq. (8)) by attacking the
+*bare* classifier and then classifying the attacked input through IMT (official code, atld-atent-baselines.md §A.5).
+IMT is a test-time defence, so a fair evaluation also attacks the whole defended model (Athalye et al. 2018;
+Tramèr et al. 2020). For every attack column this module reports, per IMT variant:
+
+- ``non-adaptive``: x_adv = attack(f, x, y), then accuracy of IMT(x_adv) — the paper's numbers;
+- ``end-to-end``: x_adv = attack(IMT, x, y) through the wrapper (:class:`advdist.defenses.IMT`, BPDA gradients:
+  the IMT step is piecewise constant in x, ∂x_t/∂x taken as the identity), then accuracy of IMT(x_adv);
+- ``adaptive``: the strongest attacker who knows IMT: per example, the worst of the two above and of the
+  end-to-end attack warm-started at the non-adaptive example (``x_init``; iterative attacks keep their best
+  iterate, so it is never weaker than its start). By construction at least as strong as the paper's protocol.
+
+On smoke models the cold end-to-end attack alone was slightly *weaker* than the non-adaptive one (IMT's sign step
+makes f(IMT(x)) piecewise constant with jumps, a rough surface for gradient steps); hence the warm start.
+``A_rob`` per row is the per-example worst case over the row's attack columns (ADT Eq. (12)).
+
+The plain rows (standard, at_pgd, feature_scattering, atld = "ATLD−", no IMT) go through
+:func:`advdist.evaluate.robustness_matrix` (cached in each run's folder).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from advdist import config, data, evaluate, experiments, methods, report, store
+from advdist.attacks import settings as attack_settings
+from advdist.defenses import build_imt
+from advdist.train import resolve_device
+
+#: IMT rows: name -> IMT+ flag
+IMT_ROWS = {"atld_imt": False, "atld_imt_plus": True}
+PROTOCOLS = ("non-adaptive", "end-to-end", "adaptive")
+#: attack functions that take a starting point ``x_init`` (warm start of the adaptive protocol)
+_WARM = ("pgd", "cw_linf", "mim")
+
+
+@torch.no_grad()
+def _correct(model, x, y, batch_size: int) -> torch.Tensor:
+    out = []
+    for i in range(0, len(y), batch_size):
+        out.append(model(x[i:i + batch_size]).argmax(1).cpu() == y[i:i + batch_size].cpu())
+    return torch.cat(out)
+
+
+def _attack(spec, model, x, y, batch_size: int, seed: int, x_init: torch.Tensor | None = None) -> torch.Tensor:
+    torch.manual_seed(seed)
+    kw = lambda i: {} if x_init is None else {"x_init": x_init[i:i + batch_size]}  # noqa: E731
+    return torch.cat([spec(model, x[i:i + batch_size], y[i:i + batch_size], **kw(i)) for i in range(0, len(y), batch_size)])
+
+
+def imt_robustness(model, run, data_xy, attacks, *, scale: str, dataset: str, seed: int = 0, batch_size: int = 500,
+                   adaptive: bool = True, device: str | torch.device = "cpu") -> dict[str, pd.DataFrame]:
+    """Per-example correctness of ATLD-IMT and ATLD-IMT+ under ``attacks`` (ATLD settings at ``scale``) for both
+    protocols (module docstring). Returns ``{"<row>/<protocol>": DataFrame}`` with boolean columns ``clean`` and one
+    per attack; adversarial examples of the non-adaptive protocol are crafted once and shared by both IMT rows."""
+    x, y = (t.to(device) for t in data_xy)
+    specs = [attack_settings.get(a, scale=scale, paper="atld", dataset=dataset) if isinstance(a, str) else a
+             for a in attacks]
+    wrapped = {r: build_imt(run, model, plus=p, device=device) for r, p in IMT_ROWS.items()}
+    out = {f"{r}/{p}": {"clean": _correct(w, x, y, batch_size)} for r, w in wrapped.items() for p in PROTOCOLS}
+    model.eval()
+    for k, spec in enumerate(specs):
+        x_base = _attack(spec, model, x, y, batch_size, seed + k)
+        for r, w in wrapped.items():
+            na = _correct(w, x_base, y, batch_size)
+            out[f"{r}/non-adaptive"][spec.name] = na
+            if adaptive:
+                e2e = _correct(w, _attack(spec, w, x, y, batch_size, seed + k), y, batch_size)
+                out[f"{r}/end-to-end"][spec.name] = e2e
+                ad = na & e2e
+                if spec.fn in _WARM:
+                    ad = ad & _correct(w, _attack(spec, w, x, y, batch_size, seed + k, x_init=x_base), y, batch_size)
+                out[f"{r}/adaptive"][spec.name] = ad
+    return {k: pd.DataFrame({c: v.numpy() for c, v in cols.items()}) for k, cols in out.items()
+            if adaptive or k.endswith("non-adaptive")}
+
+
+def _summary(correct: pd.DataFrame) -> dict[str, float]:
+    attacks = [c for c in correct.columns if c != "clean"]
+    row = {"A_nat": 100 * correct["clean"].mean(), **{a: 100 * correct[a].mean() for a in attacks}}
+    row["A_rob"] = 100 * (correct["clean"] & correct[attacks].all(axis=1)).mean() if attacks else float("nan")
+    return row
+
+
+def evaluate_atld_table(key: str = "atld-table1", *, scale: str, n_eval: int | None = None, device: str = "auto",
+                        seed: int = 0, adaptive: bool = True, progress: bool = False):
+    """Fill ATLD Table 1 (CIFAR-10 white-box; rows of ``experiments.TABLES[key]`` plus the IMT rows).
+
+    Returns ``(ours, info)``: ``ours`` has one row per (model, protocol) with accuracies in % (``A_nat``, one column
+    per attack, ``A_rob``) and ``n``; ``protocol`` is ``"—"`` for the plain rows. ``info``: scale, dataset,
+    paper dataset, model name, the ATLD options used, and the rows left out (methods not implemented).
+    """
+    spec = experiments.table(key)
+    dev = resolve_device(device)
+    rows, missing, atld_run = [], [], None
+    cfg = None
+    for row in spec.rows:
+        m = row.label
+        if row.method not in methods.names():
+            missing.append(m)
+            continue
+        cfg = spec.config(row, scale, seed)
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
+        x, y = experiments.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
+        rm = evaluate.robustness_matrix(model, (x, y), spec.attacks, run=run, seed=seed, progress=progress,
+                                        scale=scale, paper=spec.paper, dataset=cfg.dataset, device=dev)
+        rows.append({"model": m, "protocol": "—", **(rm.accuracy() * 100).to_dict(), "n": len(y)})
+        if row.method == "atld":
+            atld_run = (model, run, (x, y), cfg)
+    if atld_run is not None:
+        model, run, xy, acfg = atld_run
+        res = imt_robustness(model, run, xy, spec.attacks, scale=scale, dataset=acfg.dataset, seed=seed,
+                             adaptive=adaptive, device=dev)
+        for name, correct in res.items():
+            r, protocol = name.split("/")
+            rows.append({"model": r, "protocol": protocol, **_summary(correct), "n": len(correct)})
+    cfg = cfg or config.resolve(scale, spec.setting)
+    atld_opts = {**methods.atld.ATLD.defaults, **config.resolve(scale, spec.setting, method="atld").method_kwargs}
+    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
+            "model": cfg.model, "missing": missing,
+            "atld": {k: atld_opts[k] for k in ("disc_input", "invariance", "lam", "random_start")}}
+    return pd.DataFrame(rows), info
+
+
+def with_paper(key: str, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
+    """``ours`` beside the paper's numbers (``data/paper/atld_table1.csv``): one row per (model, protocol) of ours,
+    the paper's value ``<col> (paper)`` beside each of our columns (the paper's IMT rows are non-adaptive: they are
+    placed beside every protocol of that row), then the cited-only rows of the paper (``cited`` = yes), which we do
+    not reproduce. Δ columns only when the setting is the paper's."""
+    paper = report.paper_table(experiments.table(key).paper_csv)
+    comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
+    merged = report.beside_paper(ours, paper.drop(columns=["cited"]), comparable=comparable)
+    cited = paper[paper["cited"] == "yes"].drop(columns=["cited"])
+    cited = cited.rename(columns={c: f"{c} (paper)" for c in cited.columns if c != "model"})
+    cited["protocol"] = "cited, not reproduced"
+    cols = ["model", "protocol"] + [c for c in merged.columns if c not in ("model", "protocol")]
+    return pd.concat([merged, cited], ignore_index=True)[cols]
+
+
+def imt_gain(ours: pd.DataFrame, column: str = "A_rob") -> list[str]:
+    """Plain sentences: how much of IMT's gain over ATLD− (the bare classifier) survives the adaptive attack."""
+    base = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
+    if base.empty:
+        return ["atld not in the table; no comparison"]
+    b = float(base[column].iloc[0])
+    out = []
+    for r in IMT_ROWS:
+        sub = ours[ours["model"] == r].set_index("protocol")[column]
+        if "non-adaptive" not in sub:
+            continue
+        na = float(sub["non-adaptive"])
+        line = f"{r}: {column} {na:.2f} non-adaptive vs {b:.2f} without IMT ({na - b:+.2f} pp)"
+        if "adaptive" in sub:
+            ad = float(sub["adaptive"])
+            gain = na - b
+            kept = (ad - b) / gain * 100 if gain > 0 else float("nan")
+            line += f"; {ad:.2f} under the adaptive attack ({ad - b:+.2f} pp"
+            line += f", {kept:.0f} % of the gain kept)" if gain > 0 else ")"
+        if "end-to-end" in sub:
+            line += f" [end-to-end alone: {float(sub['end-to-end']):.2f}]"
+        out.append(line)
+    return out
+
+
+# ---- transfer (Tables 3 and 6) ----------------------------------------------------------------------------------
+#: defence rows of ATLD Tables 3 and 6 (the sources are the table's rows: standard, at_pgd, feature_scattering, atld)
+TRANSFER_DEFENSES = ("at_pgd", "feature_scattering", "atld", "atld_imt", "atld_imt_plus")
+
+
+def atld_transfer(key: str = "atld-table3", *, scale: str, n_eval: int | None = None, device: str = "auto",
+                  seed: int = 0, batch_size: int = 500, progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    """ATLD Table 3 / Table 6 (Sec. 5.2, App. B.3): transfer-based black-box accuracy. Adversarial examples are
+    crafted on each source model (Vanilla = standard, AT = at_pgd, FS, ATLD) with FGSM / PGD-20 / CW-20 and scored on
+    every defence of :data:`TRANSFER_DEFENSES`, the IMT rows classifying through IMT (no gradient of the defence is
+    used: black-box). Returns (long DataFrame: attack, source, defense, acc in %, n; info)."""
+    spec = experiments.table(key)
+    models = experiments.train_rows(key, scale=scale, device=device, seed=seed, progress=progress)
+    dev = resolve_device(device)
+    _, _, cfg, splits = next(iter(models.values()))
+    x, y = experiments.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
+    x, y = x.to(dev), y.to(dev)
+    targets = {m: models[m][0] for m in TRANSFER_DEFENSES if m in models}
+    if "atld" in models:
+        model, run = models["atld"][0], models["atld"][1]
+        targets.update({r: build_imt(run, model, plus=p, device=dev) for r, p in IMT_ROWS.items()})
+    out = []
+    for k, name in enumerate(spec.attacks):
+        atk = attack_settings.get(name, scale=scale, paper="atld", dataset=cfg.dataset)
+        for src, (source, *_rest) in models.items():
+            source.eval()
+            x_adv = _attack(atk, source, x, y, batch_size, seed + k)
+            for t, target in targets.items():
+                acc = 100.0 * _correct(target, x_adv, y, batch_size).float().mean().item()
+                out.append({"attack": name, "source": src, "defense": t, "acc": acc, "n": len(y)})
+    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
+            "model": cfg.model}
+    return pd.DataFrame(out), info
+
+
+def transfer_beside_paper(key: str, df: pd.DataFrame, info: dict) -> pd.DataFrame:
+    """Wide table, one row per defence: for each (source, attack) our accuracy and the paper's
+    (``data/paper/atld_table3.csv`` / ``atld_table6.csv``, rows of the paper's dataset)."""
+    paper = report.paper_table(experiments.table(key).paper_csv)
+    paper = paper[paper["dataset"] == info["paper_dataset"]]
+    merged = df.merge(paper[["defense", "source", "attack", "accuracy"]], on=["defense", "source", "attack"],
+                      how="left").rename(columns={"accuracy": "paper"})
+    merged["col"] = merged["source"] + " / " + merged["attack"]
+    order = list(dict.fromkeys(merged["col"]))
+    ours = merged.pivot(index="defense", columns="col", values="acc")[order]
+    theirs = merged.pivot(index="defense", columns="col", values="paper")[order]
+    wide = pd.concat({"ours": ours, "paper": theirs}, axis=1).swaplevel(axis=1)[order]
+    wide.columns = [f"{c} ({w})" if w == "paper" else c for c, w in wide.columns]
+    rows = [d for d in TRANSFER_DEFENSES if d in wide.index]
+    return wide.loc[rows].reset_index()
+
+
+# ---- accuracy vs ε (Fig. 3) -------------------------------------------------------------------------------------
+#: Fig. 3's budgets 4, 8, 12, 16, 20 (/255) as multiples of the training ε (8/255 at paper scale)
+FIG3_EPS_RATIOS = (0.5, 1.0, 1.5, 2.0, 2.5)
+FIG3_ROWS = ("at_pgd", "feature_scattering", "atld")
+
+
+def eps_sweep(key: str = "atld-table1", *, scale: str, attacks: tuple[str, ...] = ("PGD-20", "CW-20"),
+              ratios: tuple[float, ...] = FIG3_EPS_RATIOS, n_eval: int | None = None, device: str = "auto",
+              seed: int = 0, adaptive: bool = True, progress: bool = False) -> pd.DataFrame:
+    """ATLD App. B.1 Fig. 3: accuracy (%) under PGD-20 and CW-20 as the attack budget grows (ratios × the training
+    ε; 4–20/255 at paper scale), for AT, FS, ATLD and ATLD-IMT (non-adaptive as the paper, and adaptive). Step sizes
+    given relative to ε follow it (mini/smoke); absolute ones (2/255 at paper scale) stay. Long DataFrame: model,
+    protocol, attack, eps, acc, n."""
+    models = experiments.train_rows(key, scale=scale, rows=[r for r in FIG3_ROWS if r in methods.names()],
+                                    device=device, seed=seed, progress=progress)
+    dev = resolve_device(device)
+    out = []
+    for row, (model, run, cfg, splits) in models.items():
+        x, y = experiments.eval_subset(splits, scale, n_eval)
+        for r in ratios:
+            eps = cfg.eps * r
+            specs = [attack_settings.get(a, scale=scale, paper="atld", dataset=cfg.dataset, eps=eps) for a in attacks]
+            rm = evaluate.robustness_matrix(model, (x, y), specs, run=run, seed=seed, progress=False, device=dev)
+            acc = rm.accuracy()
+            out += [{"model": row, "protocol": "—", "attack": a, "eps": eps, "acc": 100 * acc[a], "n": len(y)}
+                    for a in attacks]
+            if row == "atld":
+                res = imt_robustness(model, run, (x, y), specs, scale=scale, dataset=cfg.dataset, seed=seed,
+                                     adaptive=adaptive, device=dev)
+                for name, correct in res.items():
+                    imt_row, protocol = name.split("/")
+                    if imt_row != "atld_imt" or protocol == "end-to-end":
+                        continue
+                    out += [{"model": imt_row, "protocol": protocol, "attack": a, "eps": eps,
+                             "acc": 100 * correct[a].mean(), "n": len(y)} for a in attacks]
+    return pd.DataFrame(out)

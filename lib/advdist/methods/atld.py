@@ -1,0 +1,270 @@
+"""ATLD: adversarial training with latent distribution (ICLR 2021 submission, Sec. 4.1, Eq. (6)-(7), Fig. 2).
+
+A classifier f_θ and a latent discriminator D_W (:mod:`advdist.models.discriminator`, 1 + C outputs) play
+
+    min_θ Σ_i L(x_i^adv, y_i; θ) + sup_W Σ_i [L⁰_d] + min_W Σ_i [l(D^{1:C}(f(x_i)), y_i) + l(D^{1:C}(f(x_i^adv)), y_i)]
+    s.t. x_i^adv = argmax_{x' ∈ B(x_i, ε)} L⁰_d(x'),                                                        (7)
+
+with the manifold loss, in our P(natural) convention for D⁰ (the paper's "(1 − log D)" is a typo for log(1 − D);
+atld-atent-baselines.md §A.1):
+
+    L⁰_d(x', x) = log(1 − D⁰(f(x'))) + log D⁰(f(x)) = −BCE(D⁰(f(x')), 0) − BCE(D⁰(f(x)), 1).
+
+Per batch (:meth:`ATLD.loss`):
+
+1. **LMAE** (the adversarial example, unsupervised): one ℓ∞ step on L⁰_d w.r.t. x',
+   x^adv = Π_{B(x,ε) ∩ [0,1]}(x' + α·sign(∇_{x'} log(1 − D⁰(f(x'))))), α = ε — the step *raises* the discriminator's
+   "perturbed" score 1 − D⁰. No labels are used. The classifier is frozen in eval mode (official code).
+2. **Discriminator**: ``d_steps`` SGD steps on BCE(D⁰(z_nat), 1) + BCE(D⁰(z_adv), 0) + CE_ls(D^{1:C}(z_nat), y)
+   + CE_ls(D^{1:C}(z_adv), y), latents detached (maximises L⁰_d, minimises L^{1:C}_d).
+3. **Classifier** (returned, back-propagated by the training loop): CE_ls(f(x^adv), y) + the invariance term.
+
+Options (``cfg.method_kwargs``), paper defaults first; the official code's choices are named alternatives
+(atld-atent-baselines.md §A.4):
+
+- ``disc_input`` = ``"features"`` (paper App. A: the last hidden layer, ``model.features``) | ``"logits"`` (code).
+- ``invariance`` = ``"adversarial"`` (paper Eq. (7): the classifier minimises L⁰_d through D_W, i.e. confuses the
+  discriminator; weight ``lam``) | ``"logit_mse"`` (code: the classifier never receives the discriminator's
+  gradient; instead MSE(z_adv, z_nat) with the adaptive weight scale/``mse_div``, scale =
+  max ∂CE/∂x^adv ÷ max ∂MSE/∂x^adv (raw max over the batch, a constant), ``mse_div`` = 2 (CIFAR-10, SVHN) or 10
+  (CIFAR-100); z_nat from the eval-mode classifier, without gradient).
+- ``lam`` = 1.0: weight of the adversarial invariance term (Eq. (7) has weight 1). The CPU scales use 0.1
+  (``config.METHOD_KWARGS``): with λ = 1 the game collapsed on Fashion-MNIST (test accuracy 0.68 → 0.26 in two mini
+  epochs) and on the toy moons (constant classifier); λ = 0.1 trains. A non-saturating variant (−log D⁰(z_adv)
+  only, λ = 1) collapsed as well (0.53 → 0.22).
+- ``random_start`` = False: the paper's LMAE steps from x (supplementary Eq. B.17); True = the code's
+  x' = x + U(−ε, ε) before the step.
+- ``alpha_ratio`` = 1.0: LMAE step α = alpha_ratio·ε (paper and code: one step of ε).
+- ``label_smoothing`` = 0.5 (Sec. 5; code): smoothed-label CE for the classifier and the discriminator's class head.
+- ``d_steps`` = 2, ``lr_d`` = 1e-3, ``momentum_d`` = 0.9, ``wd_d`` = 2e-4: discriminator SGD (the paper gives none;
+  these are the code's values).
+- ``disc_size`` = ``"small"``: see :data:`advdist.models.discriminator.SIZES` (``"wrn-28-5"`` = the code's widths).
+
+The discriminator is in train mode during training (as in the code) and in eval mode at inference
+(:func:`load_discriminator`, :mod:`advdist.defenses.imt`). Logged per batch: ``train_adv_acc``, ``d_loss``,
+``d_nat`` and ``d_adv`` (mean P(natural) on natural / perturbed latents, after the discriminator's steps).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from advdist import data
+from advdist.attacks.core import check_eps, frozen, input_grad, project, random_start as _random_start
+from advdist.methods import register
+from advdist.methods.base import Method
+from advdist.methods.feature_scattering import smooth_labels, soft_cross_entropy
+from advdist.models.discriminator import SIZES, LatentDiscriminator, build_discriminator
+
+DISC_INPUTS = ("features", "logits")
+INVARIANCES = ("adversarial", "logit_mse")
+
+#: ``method_kwargs`` that reproduce the official release's training step (CIFAR-10/SVHN; CIFAR-100: mse_div=10)
+ATLD_OFFICIAL = {"disc_input": "logits", "invariance": "logit_mse", "random_start": True, "mse_div": 2.0}
+
+
+def latent_fn(model: nn.Module, disc_input: str):
+    """The map x -> z the discriminator reads: ``model.features`` (paper) or ``model`` itself (logits, code)."""
+    if disc_input not in DISC_INPUTS:
+        raise ValueError(f"unknown disc_input {disc_input!r}; valid: {', '.join(DISC_INPUTS)}")
+    return model.features if disc_input == "features" else model
+
+
+def latent_dim(model: nn.Module, disc_input: str, num_classes: int, input_shape) -> int:
+    """Width of the discriminator's input for ``model`` (one dummy forward when the model does not say)."""
+    if disc_input == "logits":
+        return int(num_classes)
+    d = getattr(model, "feature_dim", None)
+    if d:
+        return int(d)
+    p = next(model.parameters())
+    with torch.no_grad(), frozen(model):
+        return int(model.features(torch.zeros((2, *input_shape), device=p.device)).shape[1])
+
+
+def manifold_perturbation_loss(disc: LatentDiscriminator, z_adv: torch.Tensor) -> torch.Tensor:
+    """Σ_i log(1 − D⁰(z_adv,i)) = −Σ_i BCE(D⁰(z_adv,i), 0): the part of L⁰_d (ATLD Eq. (6)) that depends on x'.
+
+    Ascending it w.r.t. the input raises the discriminator's "perturbed" score 1 − D⁰ (D⁰ = P(natural)).
+    """
+    logit, _ = disc(z_adv)
+    return F.logsigmoid(-logit).sum()
+
+
+@contextlib.contextmanager
+def _no_param_grad(module: nn.Module):
+    """Parameters of ``module`` excluded from autograd while building a graph (mode unchanged); restored."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, f in flags:
+            p.requires_grad_(f)
+
+
+def lmae(model: nn.Module, disc: LatentDiscriminator, x: torch.Tensor, *, eps: float, alpha: float | None = None,
+         disc_input: str = "features", random_start: bool = False) -> torch.Tensor:
+    """Manifold adversarial example (LMAE), ATLD Eq. (6)-(7) constraint / supplementary Eq. B.17, one ℓ∞ step:
+
+        x^adv = Π_{B(x,ε) ∩ [0,1]}(x' + α·sign(∇_{x'} Σ log(1 − D⁰(f(x'))))),  x' = x (paper) or x + U(−ε, ε) (code).
+
+    Unsupervised (no labels). The classifier is frozen in eval mode; the discriminator keeps its mode (train mode
+    during ATLD training, as the code) and gets no parameter gradients. ``alpha`` defaults to ε.
+    """
+    eps = check_eps(eps, "linf")
+    alpha = eps if alpha is None else float(alpha)
+    x = x.detach()
+    feat = latent_fn(model, disc_input)
+    with frozen(model), _no_param_grad(disc):
+        x0 = _random_start(x, eps, "linf") if random_start else x.clone()
+        xg = x0.requires_grad_(True)
+        with torch.enable_grad():
+            g = input_grad(manifold_perturbation_loss(disc, feat(xg)), xg)
+    return project(x0.detach() + alpha * g.sign(), x, eps, "linf").detach()
+
+
+def discriminator_loss(disc: LatentDiscriminator, z_nat: torch.Tensor, z_adv: torch.Tensor,
+                       target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """−L⁰_d + L^{1:C}_d of ATLD Eq. (7), minimised by W (batch means):
+
+    BCE(D⁰(z_nat), 1) + BCE(D⁰(z_adv), 0) + CE(D^{1:C}(z_nat), t) + CE(D^{1:C}(z_adv), t), ``t`` a (smoothed) label
+    distribution. Returns (loss, mean P(natural) on z_nat, on z_adv).
+    """
+    ln, cn = disc(z_nat)
+    la, ca = disc(z_adv)
+    loss = (F.binary_cross_entropy_with_logits(ln, torch.ones_like(ln))
+            + F.binary_cross_entropy_with_logits(la, torch.zeros_like(la))
+            + soft_cross_entropy(cn, target) + soft_cross_entropy(ca, target))
+    return loss, torch.sigmoid(ln).mean().detach(), torch.sigmoid(la).mean().detach()
+
+
+@register("atld")
+class ATLD(Method):
+    """ATLD training (ICLR 2021 submission Sec. 4.1, Eq. (7), Fig. 2); options and paper-vs-code choices in the
+    module docstring. Owns the discriminator ``self.disc`` and its SGD optimiser ``self.opt_d``."""
+
+    defaults = {"disc_input": "features", "invariance": "adversarial", "lam": 1.0, "random_start": False,
+                "alpha_ratio": 1.0, "label_smoothing": 0.5, "d_steps": 2, "lr_d": 1e-3, "momentum_d": 0.9,
+                "wd_d": 2e-4, "disc_size": "small", "mse_div": 2.0}
+
+    def __init__(self, cfg, model):
+        super().__init__(cfg, model)
+        hp = self.hp
+        if hp["disc_input"] not in DISC_INPUTS:
+            raise ValueError(f"atld option disc_input={hp['disc_input']!r}; valid: {', '.join(DISC_INPUTS)}")
+        if hp["invariance"] not in INVARIANCES:
+            raise ValueError(f"atld option invariance={hp['invariance']!r}; valid: {', '.join(INVARIANCES)}")
+        if hp["disc_size"] not in SIZES:
+            raise ValueError(f"atld option disc_size={hp['disc_size']!r}; valid: {', '.join(SIZES)}")
+        if not 0 <= hp["label_smoothing"] < 1:
+            raise ValueError(f"atld option label_smoothing must be in [0, 1), got {hp['label_smoothing']!r}")
+        if int(hp["d_steps"]) < 0:
+            raise ValueError(f"atld option d_steps must be >= 0, got {hp['d_steps']!r}")
+        if cfg.norm != "linf":
+            raise ValueError(f"atld is defined for the linf threat model (ATLD Sec. 5); got norm={cfg.norm!r}")
+        info = data.info(cfg.dataset)
+        self.num_classes = info.num_classes
+        d_in = latent_dim(model, hp["disc_input"], info.num_classes, tuple(info.input_shape))
+        p = next(model.parameters())
+        self.disc = build_discriminator(d_in, info.num_classes, hp["disc_size"]).to(p.device)
+        self.opt_d = torch.optim.SGD(self.disc.parameters(), lr=hp["lr_d"], momentum=hp["momentum_d"],
+                                     weight_decay=hp["wd_d"])
+
+    # -- pieces --------------------------------------------------------------------------------------------
+    def adversarial(self, model, x, y=None):
+        """The LMAE batch (:func:`lmae`; labels unused)."""
+        self.disc.train()
+        return lmae(model, self.disc, x, eps=self.cfg.eps, alpha=self.cfg.eps * self.hp["alpha_ratio"],
+                    disc_input=self.hp["disc_input"], random_start=self.hp["random_start"])
+
+    def update_discriminator(self, z_nat, z_adv, target) -> tuple[float, float, float]:
+        """``d_steps`` SGD steps of the discriminator on detached latents; returns (loss, P_nat(nat), P_nat(adv))."""
+        self.disc.train()
+        z_nat, z_adv = z_nat.detach(), z_adv.detach()
+        loss = pn = pa = torch.zeros(())
+        for _ in range(int(self.hp["d_steps"])):
+            loss, pn, pa = discriminator_loss(self.disc, z_nat, z_adv, target)
+            self.opt_d.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt_d.step()
+        return float(loss.detach()), float(pn), float(pa)
+
+    def loss(self, model, x, y):
+        hp = self.hp
+        feat = latent_fn(model, hp["disc_input"])
+        target = smooth_labels(y, self.num_classes, hp["label_smoothing"])
+        x_adv = self.adversarial(model, x)
+        if hp["invariance"] == "logit_mse":
+            x_adv = x_adv.requires_grad_(True)
+        # classifier forward in train mode on the perturbed batch
+        if hp["disc_input"] == "features":
+            z_adv = model.features(x_adv)
+            logits_adv = model.fc(z_adv)
+        else:
+            logits_adv = z_adv = model(x_adv)
+        with torch.no_grad(), frozen(model):  # natural latents from the eval-mode classifier (code), no gradient
+            z_nat_fixed = feat(x)
+        d_loss, d_nat, d_adv = self.update_discriminator(z_nat_fixed, z_adv, target)
+
+        ce = soft_cross_entropy(logits_adv, target)
+        if hp["invariance"] == "adversarial":
+            z_nat = feat(x)  # train mode, with gradient: the classifier also moves natural latents (Eq. (7))
+            self.disc.train()
+            with _no_param_grad(self.disc):
+                ln, _ = self.disc(z_nat)
+                la, _ = self.disc(z_adv)
+                # L⁰_d = log(1 − D⁰(z_adv)) + log D⁰(z_nat) (batch means); the classifier minimises it
+                manifold = F.logsigmoid(-la).mean() + F.logsigmoid(ln).mean()
+            loss = ce + hp["lam"] * manifold
+        else:
+            mse = F.mse_loss(z_adv.float(), z_nat_fixed.float())
+            g_ce = torch.autograd.grad(ce, x_adv, retain_graph=True)[0]
+            g_mse = torch.autograd.grad(mse, x_adv, retain_graph=True)[0]
+            scale = (g_ce.max() / g_mse.max()).detach() if float(g_mse.max()) != 0 else torch.zeros(())
+            loss = ce + mse * scale / hp["mse_div"]
+        with torch.no_grad():
+            logs = {"train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(), "d_loss": d_loss,
+                    "d_nat": d_nat, "d_adv": d_adv}
+        return loss, logs
+
+    # -- state -----------------------------------------------------------------------------------------------
+    def state_dict(self):
+        return {"disc": self.disc.state_dict(), "opt_d": self.opt_d.state_dict()}
+
+    def load_state_dict(self, state):
+        self.disc.load_state_dict(state["disc"])
+        self.opt_d.load_state_dict(state["opt_d"])
+
+    def to(self, device):
+        self.disc.to(device)
+        for st in self.opt_d.state.values():
+            for k, v in st.items():
+                if torch.is_tensor(v):
+                    st[k] = v.to(device)
+        return self
+
+
+def load_discriminator(run, model: nn.Module | None = None, device: str | torch.device = "cpu") -> LatentDiscriminator:
+    """The trained discriminator of a finished ATLD ``run`` (an ``advdist.store.Run``), in eval mode.
+
+    Read from the run's last checkpoint (``checkpoint.pt``, key ``"method"``), where the training loop saves the
+    method state (ATLD Sec. 4.2 needs it for IMT). ``model``: the run's classifier (loaded when omitted).
+    """
+    if run.config.method != "atld":
+        raise ValueError(f"run {run.path.name} was trained with {run.config.method!r}, not 'atld'")
+    path = Path(run.path) / "checkpoint.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint with the discriminator in {run.path}")
+    if model is None:
+        model = run.load_model("cpu")
+    method = ATLD(run.config, model)
+    state = torch.load(path, map_location="cpu", weights_only=False)["method"]
+    method.load_state_dict(state)
+    return method.disc.to(device).eval()

@@ -1,0 +1,32 @@
+CELLS = [
+("md", """# ATLD Table 6 — transfer (black-box) attacks on SVHN and CIFAR-100 (ε = 8/255)
+
+ATLD (ICLR 2021 submission), App. B.3, Table 6. Adversarial examples are crafted on each *source* model (Vanilla = `standard`, AT = `at_pgd`, FS, ATLD) with FGSM,
+PGD-20 and CW-20 (ATLD settings) and classified by each *defence* (AT, FS, ATLD, ATLD-IMT, ATLD-IMT+; the IMT rows
+classify through IMT). Source = defence cells are white-box attacks on the bare classifier. At `mini` scale all
+datasets are Fashion-MNIST (`mini-cnn`, ε = 0.1), at `smoke` MLPs on digits; the paper's numbers are shown for
+orientation (no Δ unless the setting is the paper's).""", ()),
+("code", """scale: str = "smoke"    # smoke | mini | paper
+n_eval: int = 0         # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
+device: str = "auto"    # auto = CUDA when present
+seed: int = 0""", ('parameters',)),
+("code", """from advdist import atld_experiments, config, experiments, paths, report
+
+params = config.notebook_parameters(globals())
+results = {key: atld_experiments.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
+           for key in ['atld-table6-svhn', 'atld-table6-cifar100']}""", ('nbval-ignore-output',)),
+("code", """df, info = results['atld-table6-svhn']
+table = atld_experiments.transfer_beside_paper('atld-table6-svhn', df, info)
+note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
+                     extra=f"model {info['model']}; {int(df['n'].iloc[0])} test examples; columns = source model / attack")
+files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table6_svhn', title=experiments.table('atld-table6-svhn').title, note=note)
+print(note)
+print(report.to_markdown(table))""", ('nbval-check-output',)),
+("code", """df, info = results['atld-table6-cifar100']
+table = atld_experiments.transfer_beside_paper('atld-table6-cifar100', df, info)
+note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
+                     extra=f"model {info['model']}; {int(df['n'].iloc[0])} test examples; columns = source model / attack")
+files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table6_cifar100', title=experiments.table('atld-table6-cifar100').title, note=note)
+print(note)
+print(report.to_markdown(table))""", ('nbval-check-output',)),
+]
