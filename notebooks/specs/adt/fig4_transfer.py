@@ -7,11 +7,11 @@ the white-box accuracy). The paper's claim: accuracy under transfer attacks is h
 attacks, i.e. the defences do not rely on gradient masking. The paper's matrix is a figure only (not transcribed).
 
 Models: the rows of Table 1 (trained through the run store; at `mini` scale they are Table 1's models, no
-retraining). `mini`: Fashion-MNIST, ε = 0.1, 1000 test images; `smoke`: digits MLPs, 100 images.""", ()),
+retraining). `mini`: Fashion-MNIST, ε = 0.1, 500 test images (Table 1's subset); `smoke`: digits MLPs, 100 images.""", ()),
 ("code", """scale: str = "smoke"   # smoke | mini | paper
 rows: str = "standard,at_pgd,alp,adt_exp,adt_expam,adt_impam"  # comma-separated Table 1 rows (sources = targets)
 attacks: str = "PGD-20,MIM"  # attacks crafted on each source
-n_eval: int = 0        # test examples; 0 = the scale's default (smoke 100, mini 1000, paper all)
+n_eval: int = 0        # test examples; 0 = Table 1's default (smoke 100, mini 500, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
 ("code", """from advdist import config, experiments, paths, plots, report

@@ -18,7 +18,7 @@ Madry's recipe (80k iterations of batch 128, lr decays at 40k and 60k; at `mini`
 ("code", """scale: str = "smoke"   # smoke | mini | paper
 rows: str = ""         # comma-separated row labels; "" = every row of the paper's table that is implemented
 official: bool = False # also train and attack the ADT rows with the official code's behaviour
-n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
+n_eval: int = 0        # test examples attacked; 0 = the table's default (smoke 100, mini 500, paper all)
 cascade: bool = False  # attack only still-robust examples (same A_rob, per-attack columns incomplete)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
