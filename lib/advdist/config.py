@@ -131,6 +131,7 @@ SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
         "atent-tsne58": dict(dataset="moons", model="atent-toy", model_kwargs={}, epochs=10, milestones=(8,),
                              lr=0.01, batch_size=32),
         "adt-svhn": dict(eps=0.05),
+        "madry-cifar10": dict(epochs=4, milestones=(2, 3)),  # Madry's two decays (else = AT_PGD's smoke run)
         "rice-cifar10": dict(epochs=4, milestones=(2, 3), early_stop="pgd-10"),
         "atld-toy": dict(dataset="moons", model="mlp", model_kwargs={"hidden": (32, 32)}, eps=0.08, epochs=25,
                          milestones=(20,), lr=0.1, weight_decay=0.0, batch_size=64, n_train=300, n_test=200),
