@@ -21,7 +21,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks golden lab bench train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
+.PHONY: help env test test-unit test-notebooks golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -51,6 +51,10 @@ golden: $(STAMP) ## rebuild notebooks/ from notebooks/specs/ and store their smo
 bench: $(STAMP) ## print the benchmark table (attack engine vs baselines, same-process ratios) -> figures/bench/bench.json
 	@mkdir -p figures/bench
 	$(PY) -m advdist.bench --out figures/bench/bench.json $(BENCH_ARGS)
+
+bench-gpu: ## training throughput on a CUDA GPU (AT_PGD, ADT_EXP, EXP-AM, IMP-AM on WRN-28-10) -> figures/bench/gpu.json
+	@mkdir -p figures/bench
+	$(or $(wildcard $(PY)),$(PYTHON)) -m advdist.bench_gpu --out figures/bench/gpu.json $(BENCH_ARGS)
 
 lab: $(STAMP) ## JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks

@@ -195,10 +195,12 @@ def allow_train_default() -> bool:
 
 def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None = None,
                  channels_last: bool | None = None, progress: bool = True,
-                 allow_train: bool | None = None, splits=None) -> tuple[nn.Module, Run]:
+                 allow_train: bool | None = None, splits=None, compile: bool = False,
+                 deterministic: bool = True) -> tuple[nn.Module, Run]:
     """Return ``(model, run)`` for ``cfg``: loaded when a finished run exists, else trained.
 
-    Training resumes from the run's last checkpoint when one exists. ``allow_train=False`` (or the
+    ``device``, ``threads``, ``channels_last``, ``compile``, ``deterministic``: how to train (``train.Runtime``; not
+    part of the run's key). Training resumes from the run's last checkpoint when one exists. ``allow_train=False`` (or the
     environment variable ``ADVDIST_ALLOW_TRAIN=0``) turns a missing run into an error instead.
     """
     from advdist import data
@@ -221,7 +223,8 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
     with lock:
         if not run.done:  # another process may have finished it while we waited
             train(cfg, run, splits=splits,
-                  runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=progress))
+                  runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=progress,
+                                  compile=compile, deterministic=deterministic))
     return run.load_model(dev), run
 
 

@@ -40,6 +40,8 @@ class Runtime:
     threads: int | None = None        # None: keep torch's current setting
     channels_last: bool | None = None  # None: on CUDA only
     progress: bool = True
+    compile: bool = False              # torch.compile the classifier for the training step (see ``compiled``)
+    deterministic: bool = True         # deterministic algorithms, no cuDNN autotuning (False: faster on CUDA)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -51,6 +53,14 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available; use device='cpu' or 'auto'")
     return torch.device(device)
+
+
+def compiled(model: nn.Module) -> nn.Module:
+    """``torch.compile`` of ``model`` for the training step, shapes pinned (``dynamic=False``: a last partial batch
+    compiles once more). It shares ``model``'s parameters, so checkpoints keep saving ``model``. Only for first-order
+    use (attacks' input gradients, the training backward): no method calls it under ``create_graph=True``, which
+    compiled graphs do not support; the Hessian tools (``analysis.hessian``) always run eagerly."""
+    return torch.compile(model, dynamic=False)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -107,9 +117,9 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
     device = resolve_device(rt.device)
     dist, device = distributed.setup(device)  # torchrun: join the group (rank 0 of 1 otherwise)
     channels_last = rt.channels_last if rt.channels_last is not None else device.type == "cuda"
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.use_deterministic_algorithms(rt.deterministic, warn_only=True)
     if device.type == "cuda":
-        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.benchmark = not rt.deterministic
 
     if splits is None:
         splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
@@ -121,6 +131,7 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
         model = model.to(memory_format=torch.channels_last)
     dist.broadcast_parameters(model)
     method = methods.build(cfg.method, cfg, model).to(device)
+    fwd = compiled(model) if rt.compile else model  # what the method calls; ``model`` is what gets saved
     if dist.world > 1 and dist.main and method.state_dict():
         print(f"warning: {cfg.method}'s own networks are trained per rank, not averaged across ranks", flush=True)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -185,7 +196,7 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
             b = len(yb)
             if b:
                 with amp if amp is not None else _null():
-                    loss, logs = method.loss(model, xb, yb)
+                    loss, logs = method.loss(fwd, xb, yb)
                 opt.zero_grad(set_to_none=True)
                 (loss * dist.loss_weight(b, b_global) if dist.world > 1 else loss).backward()
             else:  # fewer examples than ranks in the last batch: this rank adds zero gradients
@@ -297,6 +308,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:1, ...")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     p.add_argument("--amp", action="store_true", help="bf16 autocast")
+    p.add_argument("--compile", action="store_true", help="torch.compile the classifier for the training step")
+    p.add_argument("--nondeterministic", action="store_true",
+                   help="allow nondeterministic kernels and cuDNN autotuning (faster on CUDA; not bit-reproducible)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -315,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"advdist.train: error: {e}", file=sys.stderr)
         return 2
     try:
-        model, run = get_or_train(cfg, device=args.device, threads=args.threads, progress=not args.no_progress)
+        model, run = get_or_train(cfg, device=args.device, threads=args.threads, progress=not args.no_progress,
+                                  compile=args.compile, deterministic=not args.nondeterministic)
     except DatasetNotFound as e:
         print(f"advdist.train: error: {e}", file=sys.stderr)
         return 1

@@ -96,7 +96,11 @@ def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x0: torch.Tensor, *
     Iterates x^0 … x^steps are all scored; the worst (misclassified first, then highest loss) is returned with
     ``use_best``, else the last one. ``early_stop`` freezes an example at its first misclassified iterate.
     ``score_last=False`` skips the forward pass at x^steps when nobody needs its score (last iterate, one start).
+    Without ``early_stop`` every row moves at every step, so the loop runs on whole tensors (``_run_dense``).
     """
+    if not early_stop:
+        return _run_dense(model, x, y, x0, eps=eps, alpha=alpha, steps=steps, norm=norm, loss_fn=loss_fn,
+                          decay=decay, use_best=use_best, score_last=score_last)
     n = x.shape[0]
     x_adv = x0.detach().clone()
     cur_loss = torch.full((n,), float("-inf"), device=x.device, dtype=torch.promote_types(x.dtype, torch.float32))
@@ -144,6 +148,49 @@ def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x0: torch.Tensor, *
     if use_best:
         return best_x, best_loss, best_wrong
     return x_adv, cur_loss, cur_wrong
+
+
+def _run_dense(model, x, y, x0, *, eps, alpha, steps, norm, loss_fn, decay, use_best, score_last):
+    """``_run`` when no row ever stops: the same iterates on whole tensors, with no row indexing and no host
+    synchronisation inside the loop (fixed shapes; on a GPU the host queues the steps ahead of the device)."""
+    x_adv = x0.detach().clone()
+    cur_loss = cur_wrong = None
+    if use_best:
+        best_x = x_adv.clone()
+        best_loss = torch.full((x.shape[0],), float("-inf"), device=x.device,
+                               dtype=torch.promote_types(x.dtype, torch.float32))
+        best_wrong = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    momentum = torch.zeros_like(x_adv) if decay is not None else None
+    for t in range(steps + 1):
+        last = t == steps
+        if last and not (use_best or score_last):
+            break
+        with torch.enable_grad():
+            xa = x_adv.requires_grad_(not last)
+            logits = model(xa)
+            losses = loss_fn(logits, y)
+        with torch.no_grad():
+            cur_wrong, cur_loss = logits.argmax(1) != y, losses.detach()
+            if use_best:
+                better = (cur_wrong & ~best_wrong) | ((cur_wrong == best_wrong) & (cur_loss > best_loss))
+                best_x = torch.where(better.view(-1, *([1] * (x.dim() - 1))), xa.detach(), best_x)
+                best_loss = torch.where(better, cur_loss, best_loss)
+                best_wrong = torch.where(better, cur_wrong, best_wrong)
+        if last:
+            break
+        g = input_grad(losses.sum(), xa)
+        with torch.no_grad():
+            if momentum is not None:
+                momentum = decay * momentum + g / _per_example_abs_mean(g)
+                g = momentum
+            x_adv = project(xa.detach() + alpha * normalize_step(g, norm), x, eps, norm)
+    if use_best:
+        return best_x, best_loss, best_wrong
+    if cur_loss is None:  # steps = 0 and nothing scored: x0 as it is
+        cur_loss = torch.full((x.shape[0],), float("-inf"), device=x.device,
+                              dtype=torch.promote_types(x.dtype, torch.float32))
+        cur_wrong = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+    return x_adv.detach(), cur_loss, cur_wrong
 
 
 def _chunked_tuple(fn, *tensors: torch.Tensor, batch_size: int | None):
