@@ -451,3 +451,27 @@ def test_autoattack_reference_runs_and_keeps_rng(digits):
     assert acc < _accuracy(model, _noise(x, eps, "linf"), y) - 0.3
     again = autoattack(model, x, y, eps=eps, batch_size=8)            # seed=0 → repeatable
     assert torch.equal(x_adv, again)
+
+
+def test_autoattack_budget_overrides_reach_the_reference_attacks(monkeypatch):
+    """The smoke scale's cheaper AutoAttack (n_iter / n_queries / n_target_classes) sets the reference objects."""
+    aa = pytest.importorskip("pyautoattack")
+    seen = {}
+
+    def record(self, x, y, batch_size=250, **kw):
+        seen.update(apgd=self.apgd.n_iter, apgd_t=self.apgd_targeted.n_iter, fab=self.fab.n_iter,
+                    square=self.square.n_queries, t_apgd=self.apgd_targeted.n_target_classes,
+                    t_fab=self.fab.n_target_classes, attacks=list(self.attacks_to_run))
+        return x, y
+
+    monkeypatch.setattr(aa.AutoAttack, "run_standard_evaluation", record)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 10))
+    x, y = torch.rand(4, 1, 4, 4), torch.randint(0, 10, (4,))
+    autoattack(model, x, y, eps=0.1, n_iter=5, n_queries=100, n_target_classes=2)
+    assert seen == dict(apgd=5, apgd_t=5, fab=5, square=100, t_apgd=2, t_fab=2,
+                        attacks=["apgd-ce", "apgd-t", "fab-t", "square"])
+    autoattack(model, x, y, eps=0.1)  # no override: the standard protocol's budgets
+    assert (seen["apgd"], seen["square"], seen["t_apgd"]) == (100, 5000, 9)
+    with pytest.raises(ValueError, match="n_queries must be an int >= 1"):
+        autoattack(model, x, y, eps=0.1, n_queries=0)

@@ -49,11 +49,14 @@ def _keep_trace():
 
 
 def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, norm: str = "Linf",
-               version: str = "standard", seed: int = 0, batch_size: int = 250) -> torch.Tensor:
+               version: str = "standard", seed: int = 0, batch_size: int = 250, n_iter: int | None = None,
+               n_queries: int | None = None, n_target_classes: int | None = None) -> torch.Tensor:
     """Run reference AutoAttack (``pyautoattack``) and return its adversarial examples.
 
     ``norm`` is "Linf", "L2" or "L1" (case-insensitive); ``version`` "standard" (the leaderboard
     protocol), "plus" or "rand". Inputs in [0, 1], labels int64; the model returns logits.
+    ``n_iter`` (APGD, FAB iterations), ``n_queries`` (Square) and ``n_target_classes`` (APGD-T, FAB-T) override the
+    version's budgets — cheaper than the protocol, so only for tests (the ``smoke`` scale); None keeps them.
     """
     key = str(norm).lower()
     if key not in _NORMS:
@@ -78,5 +81,13 @@ def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float
     with frozen(model), torch.random.fork_rng(devices=devices), _keep_trace():
         adversary = AutoAttack(model, norm=_NORMS[key], eps=float(eps), version=version, seed=seed,
                                device=x.device)
+        for name, value, parts in (("n_iter", n_iter, ("apgd", "apgd_targeted", "fab")),
+                                   ("n_queries", n_queries, ("square",)),
+                                   ("n_target_classes", n_target_classes, ("apgd_targeted", "fab"))):
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+                for part in parts:
+                    setattr(getattr(adversary, part), name, value)
         x_adv, _ = adversary.run_standard_evaluation(x, y, batch_size=batch_size)
     return x_adv.detach().to(x.device)

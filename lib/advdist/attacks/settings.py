@@ -116,7 +116,7 @@ _SMOKE: dict[str, dict[str, Any]] = {
     "MIM": {"steps": 3}, "C&W": {"steps": 3}, "FeaAttack": {"steps": 3, "n_targets": 4},
     **{f"SPSA-{n}": {"samples": n // 64, "iterations": 3} for n in (256, 512, 1024, 2048)},
     "DeepFool": {"steps": 3}, "CW-L2": {"binary_search_steps": 2, "steps": 10, "eps": MINI_EPS_L2},
-    "RayS": {"queries": 100}, "L2-PGD-40": {"steps": 4, "restarts": 2, "eps": MINI_EPS_L2, "alpha": Rel(1 / 8)},
+    "RayS": {"queries": 100}, "AA": {"n_iter": 5, "n_queries": 100, "n_target_classes": 2}, "L2-PGD-40": {"steps": 4, "restarts": 2, "eps": MINI_EPS_L2, "alpha": Rel(1 / 8)},
     "ATENT-20": {"steps": 3},
 }
 
