@@ -144,18 +144,30 @@ def _objective(model, x, y, loc, rho, noise, *, eps, lam, entropy, loss, clean_p
     g_loc = torch.zeros_like(loc) if need_grad else None
     g_rho = torch.zeros_like(rho) if need_grad else None
     losses, correct, nlp = [], [], []
+    # whole samples per chunk (chunk >= B): μ, σ and x broadcast over the chunk's samples — no row gather, and
+    # autograd sums the samples' gradients without a scatter; else row chunks that gather their examples
+    per = max(1, chunk // b) if chunk >= b else None
+    starts = range(0, k, per) if per else range(0, rows, chunk)
     with torch.enable_grad() if need_grad else torch.no_grad():
-        for start in range(0, rows, chunk):
-            idx = torch.arange(start, min(start + chunk, rows), device=x.device) % b
-            r = r_all[start:start + chunk]
-            dist = TanhGaussian(loc.index_select(0, idx), F.softplus(rho.index_select(0, idx)), eps,
-                                validate_args=False)
-            delta = dist.rsample_from(r)
-            x_adv = (x.index_select(0, idx) + delta).clamp(0.0, 1.0)
-            yc = y.index_select(0, idx)
+        for start in starts:
+            if per:
+                r = noise[start:start + per]                   # (m, B, ...)
+                m = r.shape[0]
+                dist = TanhGaussian(loc, F.softplus(rho), eps, validate_args=False)
+                x_adv = (x + dist.rsample_from(r)).clamp(0.0, 1.0).reshape(m * b, *x.shape[1:])
+                yc = y.repeat(m)
+                cp = None if clean_probs is None else clean_probs.repeat(m, 1)
+            else:
+                idx = torch.arange(start, min(start + chunk, rows), device=x.device) % b
+                r = r_all[start:start + chunk]
+                dist = TanhGaussian(loc.index_select(0, idx), F.softplus(rho.index_select(0, idx)), eps,
+                                    validate_args=False)
+                x_adv = (x.index_select(0, idx) + dist.rsample_from(r)).clamp(0.0, 1.0)
+                yc = y.index_select(0, idx)
+                cp = None if clean_probs is None else clean_probs.index_select(0, idx)
             logits = model(x_adv)
-            lc = sample_loss(logits, yc, loss, None if clean_probs is None else clean_probs.index_select(0, idx))
-            hc = entropy_terms(dist, r, entropy).flatten(1).sum(1)
+            lc = sample_loss(logits, yc, loss, cp)
+            hc = entropy_terms(dist, r, entropy).reshape(len(yc), -1).sum(1)
             j = w_loss * lc.sum() + w_ent * hc.sum()
             if need_grad:
                 ga, gb = torch.autograd.grad(j, (loc, rho))
