@@ -95,3 +95,18 @@ def test_tsne_two_class_set_for_fig1(tmp_path, monkeypatch):
     again = toy2d_tsne.tsne_two_class("smoke")
     torch.testing.assert_close(again.splits.x_train, s.x_train)
     assert again.splits.fingerprint == s.fingerprint and again.unit == ts.unit
+
+
+def test_tsne_sets_are_registered_datasets(tmp_path, monkeypatch):
+    """ATENT Fig. 1's configs name the embedded data (tsne58_<source>), and data.load builds the same splits."""
+    from advdist import config, data
+    from advdist.analysis import toy2d_tsne
+
+    monkeypatch.setattr(toy2d_tsne.paths, "DATA", tmp_path)
+    splits = data.load("tsne58_digits")
+    ts = toy2d_tsne.tsne_two_class("smoke")
+    assert splits.fingerprint == ts.splits.fingerprint and splits.info.name == "tsne58_digits"
+    assert splits.x_train.shape[1] == 2 and set(splits.y_train.tolist()) == {0, 1}
+    for scale, name in (("smoke", "tsne58_digits"), ("mini", "tsne58_fashion_mnist"), ("paper", "tsne58_mnist")):
+        assert config.resolve(scale, "atent-tsne58").dataset == name
+    assert data.info("tsne58_mnist").kind == "embedding"

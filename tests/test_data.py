@@ -152,7 +152,8 @@ def _one_line(msg: str):
 
 
 def test_registry_names_and_info():
-    assert data.names() == sorted(["cifar10", "cifar100", "svhn", "mnist", "fashion_mnist", "digits", "moons", "circles", "blobs"])
+    assert data.names() == sorted(["cifar10", "cifar100", "svhn", "mnist", "fashion_mnist", "digits", "moons", "circles",
+                                   "blobs", "tsne58_mnist", "tsne58_fashion_mnist", "tsne58_digits"])
     c = data.info("cifar10")
     assert (c.name, c.num_classes, c.input_shape, c.augmentation, c.kind) == ("cifar10", 10, (3, 32, 32), "crop4-flip", "image")
     assert data.info("cifar100").num_classes == 100 and data.info("cifar100").augmentation == "crop4-flip"

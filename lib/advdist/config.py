@@ -68,9 +68,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
                              epochs=50, milestones=(), lr=0.01, momentum=0.9, weight_decay=0.0,
                              batch_size=128),
     # ATENT Fig. 1 (official notebook, atld-atent-baselines.md C.5): the 2-D t-SNE 5-vs-8 set built by
-    # advdist.analysis.toy2d_tsne ("moons" only carries its shape: 2 features, 2 classes; eps is set per run
+    # advdist.analysis.toy2d_tsne (registered as tsne58_<source>: MNIST at paper scale; eps is set per run
     # from the embedding's scale), the "twolayer" net, 30 epochs, SGD lr 0.01 mom 0.9, x0.1 at 25, batch 32.
-    "atent-tsne58": dict(paper="atent", dataset="moons", model="atent-toy", eps=0.0125, norm="linf", epochs=30,
+    "atent-tsne58": dict(paper="atent", dataset="tsne58_mnist", model="atent-toy", eps=0.0125, norm="linf", epochs=30,
                          milestones=(25,), lr=0.01, momentum=0.9, weight_decay=0.0, batch_size=32),
     # ATENT Sec. 4.2: WRN-34-10, batch 128, lr 0.1 decayed to 0.01 at epoch 76, "76 total epochs", wd 5e-4,
     # momentum 0.9, eps 8/255: the 76th (last) epoch runs at 0.01 (Fig. 3: robust test accuracy peaks there).
@@ -113,7 +113,7 @@ SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
         # ATENT Table 2 trains 6 models, ATENT with K Langevin steps + K outer forwards per batch: a 10k subset
         "atent-mnist-linf": dict(n_train=10000, epochs=5, milestones=(4,)),
         "atent-cifar10-linf": dict(n_train=10000, epochs=5, milestones=(4,)),  # = Table 2's mini runs (shared)
-        "atent-tsne58": dict(dataset="moons", model="atent-toy", epochs=30, milestones=(25,), lr=0.01,
+        "atent-tsne58": dict(dataset="tsne58_fashion_mnist", model="atent-toy", epochs=30, milestones=(25,), lr=0.01,
                              weight_decay=0.0, batch_size=32),
         # ATLD Tables 1-6 at mini: the ADT Table 1 budget (20k-image subset, 5 epochs), so the shared baselines
         # (standard, at_pgd, feature_scattering) resolve to the same configs and runs as ADT's
@@ -128,7 +128,7 @@ SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
                   n_train=None, n_test=None),
         "atent-mnist-l2": dict(eps=1.0, norm="l2"),
         "atent-cifar10-l2": dict(eps=1.0, norm="l2"),
-        "atent-tsne58": dict(dataset="moons", model="atent-toy", model_kwargs={}, epochs=10, milestones=(8,),
+        "atent-tsne58": dict(dataset="tsne58_digits", model="atent-toy", model_kwargs={}, epochs=10, milestones=(8,),
                              lr=0.01, batch_size=32),
         "adt-svhn": dict(eps=0.05),
         "madry-cifar10": dict(epochs=4, milestones=(2, 3)),  # Madry's two decays (else = AT_PGD's smoke run)

@@ -12,9 +12,9 @@ digits 5 vs 8. The embedding is cached under ``data/tsne/`` (it takes about a mi
 
 So that every attack and method of the library (which keep inputs in [0, 1]) applies unchanged, the embedding is
 mapped affinely (one scale for both axes) into [0.05, 0.95]²; ε and step sizes given in t-SNE units are
-converted with the same scale (``TsneSet.unit``). The run store needs a registered dataset name for the config:
-the runs use ``dataset="moons"`` as a carrier of the shape (2 features, 2 classes) and are told apart by the data
-fingerprint of these splits.
+converted with the same scale (``TsneSet.unit``). The sets are registered datasets, ``tsne58_mnist``,
+``tsne58_fashion_mnist`` and ``tsne58_digits`` (``advdist.data.load`` builds them through this module), so the
+runs' configs name the data they were trained on.
 """
 
 from __future__ import annotations
@@ -77,9 +77,16 @@ def tsne_embedding(source: str, *, perplexity: float = 40.0, max_iter: int = 300
     return pts, labels
 
 
-def tsne_two_class(scale: str, *, classes: tuple[int, int] = (5, 8), train_frac: float = 0.7, seed: int = 0,
+def dataset_name(source: str) -> str:
+    """The registered dataset of the t-SNE set of ``source`` (``tsne58_<source>``)."""
+    return f"tsne58_{source}"
+
+
+def tsne_two_class(scale: str | None, *, classes: tuple[int, int] = (5, 8), train_frac: float = 0.7, seed: int = 0,
                    source: str | None = None) -> TsneSet:
-    """The Fig. 1 set at ``scale``: classes (5, 8) of the embedding relabelled (0, 1), shuffled, split 70/30."""
+    """The Fig. 1 set at ``scale``: classes (5, 8) of the embedding relabelled (0, 1), shuffled, split 70/30.
+    ``source`` (the embedded image dataset) defaults to the scale's (``digits`` at smoke, else MNIST if found, else
+    Fashion-MNIST)."""
     source = source or _source(scale)
     pts, labels = tsne_embedding(source, seed=seed)
     keep = np.isin(labels, classes)
@@ -90,8 +97,7 @@ def tsne_two_class(scale: str, *, classes: tuple[int, int] = (5, 8), train_frac:
     p, y = p[order], y[order]
     n_tr = int(round(train_frac * len(y)))
     fp = hashlib.sha256(b"atent_tsne58:" + source.encode() + p.tobytes() + y.tobytes()).hexdigest()
-    info = data.DatasetInfo("atent_tsne58", 2, (2,), "none", "toy",
-                            f"t-SNE of {source} test images, classes {classes[0]} vs {classes[1]}")
+    info = data.info(dataset_name(source))
     splits = data.DataSplits(torch.from_numpy(p[:n_tr]), torch.from_numpy(y[:n_tr]), torch.from_numpy(p[n_tr:]),
                              torch.from_numpy(y[n_tr:]), info=info, source=f"t-SNE of {source}", fingerprint=fp,
                              train_indices=torch.arange(n_tr), test_indices=torch.arange(n_tr, len(y)), seed=seed)
@@ -116,6 +122,7 @@ def fig1_models(scale: str, *, eps: float = 1.0, step: float = 0.1, steps: int |
     for label, method in FIG1_ROWS:
         # the net sees t-SNE units again (centred): (x − 0.5) / unit, as the official net saw raw coordinates
         cfg = config.resolve(scale, "atent-tsne58", method=method, seed=seed, eps=eps * ts.unit,
+                             dataset=dataset_name(ts.source),
                              method_kwargs=kw[label], model_kwargs={"normalize": (0.5, ts.unit)})
         model, run = store.get_or_train(cfg, device=device, splits=ts.splits, progress=progress)
         out[label] = (model, run, cfg)

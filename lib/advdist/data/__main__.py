@@ -19,6 +19,10 @@ def _status(name: str) -> tuple[str, str]:
     meta = registry.info(name)
     if meta.kind == "toy":
         return "available", "generated (scikit-learn, fixed seed)"
+    if meta.kind == "embedding":
+        src = registry.TSNE_SOURCES[name]
+        ok = src == "digits" or registry.locate(src) is not None
+        return ("available" if ok else "missing"), f"t-SNE of {src} (computed once, cached in data/tsne/)"
     if name == "digits":
         return "available", "bundled with scikit-learn"
     where = registry.locate(name)
@@ -47,7 +51,7 @@ def cmd_download(names: list[str]) -> int:
         return 2
     rc = 0
     for key in keys:
-        if registry.info(key).kind == "toy" or key == "digits":
+        if registry.info(key).kind in ("toy", "embedding") or key == "digits":
             print(f"{key}: nothing to download ({_status(key)[1]})")
             continue
         try:

@@ -73,6 +73,9 @@ class DatasetInfo:
     description: str
 
 
+#: ATENT Fig. 1's 2-D sets (``advdist.analysis.toy2d_tsne``): name -> the image dataset embedded
+TSNE_SOURCES = {"tsne58_mnist": "mnist", "tsne58_fashion_mnist": "fashion_mnist", "tsne58_digits": "digits"}
+
 _REGISTRY: dict[str, DatasetInfo] = {
     i.name: i
     for i in [
@@ -85,6 +88,11 @@ _REGISTRY: dict[str, DatasetInfo] = {
         *(
             DatasetInfo(n, k, (2,), "none", "toy", f"toy 2-D set: {d}; standardised; default {toy.TOY_DEFAULT_SIZES[0]}/{toy.TOY_DEFAULT_SIZES[1]}")
             for n, (k, d) in toy.TOY_SETS.items()
+        ),
+        *(
+            DatasetInfo(n, 2, (2,), "none", "embedding",
+                        f"ATENT Fig. 1 set: 2-D t-SNE of {src}'s test images, classes 5 vs 8, in [0.05, 0.95]^2, 70/30 split")
+            for n, src in TSNE_SOURCES.items()
         ),
     ]
 }
@@ -359,12 +367,17 @@ def load(name: str, n_train: int | None = None, n_test: int | None = None, seed:
 
     ``n_train``/``n_test``: size of a stratified, seed-determined subset of each split (None = all;
     more than available is a one-line ``ValueError``). For the toy 2-D sets they are instead the
-    sizes generated (default 1000/500) and ``seed`` has no effect (the points are fixed).
+    sizes generated (default 1000/500) and ``seed`` has no effect (the points are fixed); the ``tsne58_*`` sets
+    have a fixed 70/30 split (``n_train``, ``n_test``, ``seed`` ignored).
     ``download=False`` skips the torchvision download step. Raises :class:`DatasetNotFound` when
     no source works; unknown names raise ``ValueError``.
     """
     key = _canonical(name)
     meta = _REGISTRY[key]
+    if meta.kind == "embedding":  # fixed split of a cached t-SNE (needs the source images the first time)
+        from advdist.analysis.toy2d_tsne import tsne_two_class
+
+        return tsne_two_class(None, source=TSNE_SOURCES[key], seed=0).splits
     if meta.kind == "toy":
         xtr, ytr, xte, yte = toy.make_toy(key, n_train, n_test)
         itr, ite = np.arange(len(ytr)), np.arange(len(yte))
