@@ -725,3 +725,27 @@ def test_smoke_settings_run(digits, mlp):
             d = (out - x).flatten(1)
             bound = d.norm(dim=1) if spec.norm == "l2" else d.abs().amax(1)
             assert (bound <= spec.eps + 1e-5).all() and out.min() >= 0 and out.max() <= 1, spec
+
+
+@pytest.mark.parametrize("use_best,decay", [(True, None), (False, None), (True, 1.0)])
+def test_dense_loop_equals_the_row_indexed_loop_when_nobody_stops(use_best, decay):
+    """Without early stopping the attack loop runs on whole tensors (``_run_dense``); with ``early_stop`` it indexes
+    the active rows. On a model that never misclassifies (a bias keeps class 0 on top) nobody stops, so the two
+    loops must give the same iterates, scores and losses, bit for bit."""
+    from advdist.attacks import gradient as G
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(16, 3))
+    with torch.no_grad():
+        net[1].bias.copy_(torch.tensor([10.0, 0.0, 0.0]))  # |Wx| < 4 here: class 0 always wins, CE > 0
+    x, y = torch.rand(12, 1, 4, 4), torch.zeros(12, dtype=torch.long)
+    x0 = (x + 0.05 * (2 * torch.rand_like(x) - 1)).clamp(0, 1)
+    kw = dict(eps=0.1, alpha=0.025, steps=6, norm="linf", loss_fn=G.resolve_loss("ce", 0.0), decay=decay,
+              use_best=use_best, score_last=True)
+    with G.frozen(net):
+        dense = G._run(net, x, y, x0, early_stop=False, **kw)
+        indexed = G._run(net, x, y, x0, early_stop=True, **kw)
+    assert not indexed[2].any()  # really nobody stopped
+    for a, b in zip(dense, indexed):
+        assert torch.equal(a, b)
+    assert not torch.equal(dense[0], x0)  # and the iterates moved
