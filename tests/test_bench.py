@@ -112,6 +112,7 @@ def test_bench_new_entries_agree(report):
         assert adt["max_abs_diff"][variant] < 1e-3 and adt["frac_diff"][variant] == 0.0, variant
     assert set(adt["ratios"]) == set(adt["max_abs_diff"]) and all(v > 0 for v in adt["ratios"].values())
     amp = e["adt_exp_bf16_training"]
+    assert amp["amp"] == {"fp32": False, "bf16": True} and amp["runs"]["fp32"] != amp["runs"]["bf16"]
     assert set(amp["pgd20_acc"]) == {"fp32", "bf16"} and all(0 <= v <= 1 for v in amp["pgd20_acc"].values())
     assert amp["clean_acc"]["fp32"] > 0.5 and amp["clean_acc"]["bf16"] > 0.5  # both learned: A_rob means something
     assert amp["pp_gap"] == pytest.approx(100 * abs(amp["pgd20_acc"]["bf16"] - amp["pgd20_acc"]["fp32"]), abs=1e-3)

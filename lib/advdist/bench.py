@@ -525,7 +525,7 @@ def adt_exp_bf16_training(ctx: Context) -> dict:
     from advdist.experiments import eval_subset
 
     scale, over, n = ("smoke", dict(epochs=2), 100) if ctx.quick else ("mini", {}, 1000)
-    cfgs = {amp: config.resolve(scale, "adt-cifar10", method="adt_exp", amp=True if amp else None, **over)
+    cfgs = {amp: config.resolve(scale, "adt-cifar10", method="adt_exp", amp=True if amp == "bf16" else None, **over)
             for amp in ("fp32", "bf16")}
     cfg = cfgs["fp32"]
     splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test)
@@ -550,7 +550,8 @@ def adt_exp_bf16_training(ctx: Context) -> dict:
              f"stratified test images, same seed. CPU bf16 support: {_cpu_bf16()}")
     return _result(got["fp32"][0], "ADT_EXP training: bf16 autocast vs fp32", "fp32 training", "bf16 autocast training",
                    secs["fp32"], secs["bf16"], agree, notes, pgd20_acc=acc, clean_acc=nat, pp_gap=round(100 * gap, 3),
-                   n=len(y))
+                   n=len(y), amp={k: c.amp for k, c in cfgs.items()},
+                   runs={k: run.path.name for k, (_, run) in got.items()})
 
 
 # ---- input-Hessian top eigenvalue --------------------------------------------------------------------------------
