@@ -52,7 +52,23 @@ def test_nondeterministic_flag_is_restored_by_default(runs_dir):
 
 def test_cli_has_the_gpu_options():
     args = train_mod._parser().parse_args(["--compile", "--nondeterministic", "--amp"])
-    assert args.compile and args.nondeterministic and args.amp
+    assert args.compile == "default" and args.nondeterministic and args.amp
+    assert train_mod._parser().parse_args(["--compile", "reduce-overhead"]).compile == "reduce-overhead"
+    assert train_mod._parser().parse_args([]).compile is None
+
+
+def test_compile_mode_reaches_torch_compile(runs_dir, monkeypatch):
+    modes = []
+    real_compile = torch.compile
+
+    def spy(model, **kw):
+        modes.append(kw.get("mode"))
+        return real_compile(model, backend="aot_eager", dynamic=kw.get("dynamic"))
+
+    monkeypatch.setattr(torch, "compile", spy)
+    get_or_train(_smoke(epochs=1), device="cpu", progress=False, compile="reduce-overhead")
+    get_or_train(_smoke(epochs=1, seed=1), device="cpu", progress=False, compile=True)
+    assert modes == ["reduce-overhead", None]
 
 
 @cuda

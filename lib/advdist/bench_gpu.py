@@ -95,7 +95,8 @@ def make_step(method_name: str, batch: int, variant: str, *, setting: str = "adt
     if cl:
         model = model.to(memory_format=torch.channels_last)
     method = methods.build(method_name, cfg, model).to(torch.device(device))
-    fwd = train.compiled(model) if "compile" in variant else model
+    # "...+compile" = torch.compile's default mode; "...+compile:<mode>" another (e.g. reduce-overhead: CUDA graphs)
+    fwd = train.compiled(model, variant.partition("compile:")[2] or None) if "compile" in variant else model
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     info = data.info(cfg.dataset)
     g = torch.Generator(device=device).manual_seed(seed)
@@ -182,7 +183,8 @@ def variants_for(method_name: str) -> tuple[str, ...]:
     return VARIANTS if method_name == "at_pgd" else ("bf16", "bf16+cl", "bf16+cl+compile")
 
 
-def run(methods=METHODS, batches=(64, 256), steps: int = 10, quick: bool = False, partial: Path | None = None) -> dict:
+def run(methods=METHODS, batches=(64, 256), steps: int = 10, quick: bool = False, partial: Path | None = None,
+        variants: list[str] | None = None) -> dict:
     if not torch.cuda.is_available():
         raise SystemExit("bench_gpu needs a CUDA device (torch.cuda.is_available() is False)")
     name = torch.cuda.get_device_name()
@@ -199,7 +201,7 @@ def run(methods=METHODS, batches=(64, 256), steps: int = 10, quick: bool = False
                 print(f"[bench-gpu] {method_name} b{batch}: out of memory", file=sys.stderr)
                 torch.cuda.empty_cache()
                 continue
-            for variant in variants_for(method_name):
+            for variant in variants or variants_for(method_name):
                 try:
                     step, model, cfg = make_step(method_name, batch, variant)
                     with _reproducible("train.py" in variant):
@@ -270,11 +272,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--methods", nargs="+", default=list(METHODS))
     p.add_argument("--batches", nargs="+", type=int, default=[64, 256])
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--variants", nargs="+", default=None,
+                   help="measure only these variants (e.g. 'bf16+cl+compile:reduce-overhead'); default: variants_for()")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     report = run(args.methods, tuple(args.batches), args.steps, args.quick,
-                 partial=out.with_suffix(".partial.json"))
+                 partial=out.with_suffix(".partial.json"), variants=args.variants)
     print(table(report))
     out.write_text(json.dumps(report, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(report))

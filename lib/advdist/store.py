@@ -195,7 +195,7 @@ def allow_train_default() -> bool:
 
 def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None = None,
                  channels_last: bool | None = None, progress: bool = True,
-                 allow_train: bool | None = None, splits=None, compile: bool = False,
+                 allow_train: bool | None = None, splits=None, compile: bool | str = False,
                  deterministic: bool = True) -> tuple[nn.Module, Run]:
     """Return ``(model, run)`` for ``cfg``: loaded when a finished run exists, else trained.
 
