@@ -87,6 +87,13 @@ def _per_example_abs_mean(g: torch.Tensor) -> torch.Tensor:
     return g.abs().flatten(1).mean(1).clamp_min(1e-12).view(-1, *([1] * (g.dim() - 1)))
 
 
+def _unscored(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss −inf, wrong False) per row of ``x``: the score of an iterate that was never evaluated."""
+    n = x.shape[0]
+    return (torch.full((n,), float("-inf"), device=x.device, dtype=torch.promote_types(x.dtype, torch.float32)),
+            torch.zeros(n, dtype=torch.bool, device=x.device))
+
+
 def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x0: torch.Tensor, *, eps: float, alpha: float,
          steps: int, norm: str, loss_fn: LossFn, decay: float | None, use_best: bool, early_stop: bool,
          score_last: bool = True):
@@ -103,8 +110,7 @@ def _run(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x0: torch.Tensor, *
                           decay=decay, use_best=use_best, score_last=score_last)
     n = x.shape[0]
     x_adv = x0.detach().clone()
-    cur_loss = torch.full((n,), float("-inf"), device=x.device, dtype=torch.promote_types(x.dtype, torch.float32))
-    cur_wrong = torch.zeros(n, dtype=torch.bool, device=x.device)
+    cur_loss, cur_wrong = _unscored(x)
     best_x, best_loss, best_wrong = (x_adv.clone(), cur_loss.clone(), cur_wrong.clone()) if use_best else (None,) * 3
     momentum = torch.zeros_like(x_adv) if decay is not None else None
     active = torch.ones(n, dtype=torch.bool, device=x.device)
@@ -157,9 +163,7 @@ def _run_dense(model, x, y, x0, *, eps, alpha, steps, norm, loss_fn, decay, use_
     cur_loss = cur_wrong = None
     if use_best:
         best_x = x_adv.clone()
-        best_loss = torch.full((x.shape[0],), float("-inf"), device=x.device,
-                               dtype=torch.promote_types(x.dtype, torch.float32))
-        best_wrong = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        best_loss, best_wrong = _unscored(x)
     momentum = torch.zeros_like(x_adv) if decay is not None else None
     for t in range(steps + 1):
         last = t == steps
@@ -187,9 +191,7 @@ def _run_dense(model, x, y, x0, *, eps, alpha, steps, norm, loss_fn, decay, use_
     if use_best:
         return best_x, best_loss, best_wrong
     if cur_loss is None:  # steps = 0 and nothing scored: x0 as it is
-        cur_loss = torch.full((x.shape[0],), float("-inf"), device=x.device,
-                              dtype=torch.promote_types(x.dtype, torch.float32))
-        cur_wrong = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        cur_loss, cur_wrong = _unscored(x)
     return x_adv.detach(), cur_loss, cur_wrong
 
 
