@@ -107,7 +107,9 @@ def test_bench_new_entries_agree(report):
     e = {x["name"]: x for x in js["entries"]}
     adt = e["adt_exp_inner_vs_official"]
     assert adt["input_grad_nonzero"] > 0.5  # the loss term drives the fit: the agreement is not vacuous
-    assert set(adt["max_abs_diff"]) == {"ours", "ours_one_batch", "ours_channels_last", "ours_channels_last_bf16"}
+    assert set(adt["max_abs_diff"]) == {"ours", "ours_one_batch", "ours_channels_last", "ours_fast_grad",
+                                        "ours_fast_grad_channels_last", "ours_channels_last_bf16"}
+    assert adt["ours_s"] == pytest.approx(adt["variants_s"]["ours_fast_grad_channels_last"], abs=1e-4)  # the headline
     for variant in ("ours", "ours_one_batch"):  # fp32, same layout: the official loop's μ, σ
         assert adt["max_abs_diff"][variant] < 1e-3 and adt["frac_diff"][variant] == 0.0, variant
     assert set(adt["ratios"]) == set(adt["max_abs_diff"]) and all(v > 0 for v in adt["ratios"].values())
@@ -214,8 +216,9 @@ def test_channels_last_and_bf16_keep_the_inner_fit(report):
     autocast change only the sign steps of near-zero gradient coordinates (betas (0, 0): Adam steps are signs)."""
     _, js = report
     adt = next(e for e in js["entries"] if e["name"] == "adt_exp_inner_vs_official")
-    assert adt["frac_diff"]["ours_channels_last"] < 0.01
-    assert adt["frac_mu_step_differs"]["ours_channels_last"] < 0.01
+    for variant in ("ours_channels_last", "ours_fast_grad", "ours_fast_grad_channels_last"):
+        assert adt["frac_diff"][variant] < 0.01, variant
+        assert adt["frac_mu_step_differs"][variant] < 0.01, variant
     # bf16 (8-bit mantissa) gradients: σ's tiny Adam-normalised steps all move a little, a few μ signs flip
     assert adt["frac_mu_step_differs"]["ours_channels_last_bf16"] < 0.2
     assert adt["frac_diff"]["ours_channels_last_bf16"] > 0  # autocast was really on

@@ -196,10 +196,10 @@ def allow_train_default() -> bool:
 def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None = None,
                  channels_last: bool | None = None, progress: bool = True,
                  allow_train: bool | None = None, splits=None, compile: bool | str = False,
-                 deterministic: bool = True) -> tuple[nn.Module, Run]:
+                 deterministic: bool = True, fast_grad: bool = False) -> tuple[nn.Module, Run]:
     """Return ``(model, run)`` for ``cfg``: loaded when a finished run exists, else trained.
 
-    ``device``, ``threads``, ``channels_last``, ``compile``, ``deterministic``: how to train (``train.Runtime``; not
+    ``device``, ``threads``, ``channels_last``, ``compile``, ``deterministic``, ``fast_grad``: how to train (``train.Runtime``; not
     part of the run's key). Training resumes from the run's last checkpoint when one exists. ``allow_train=False`` (or the
     environment variable ``ADVDIST_ALLOW_TRAIN=0``) turns a missing run into an error instead.
     """
@@ -224,7 +224,7 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
         if not run.done:  # another process may have finished it while we waited
             train(cfg, run, splits=splits,
                   runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=progress,
-                                  compile=compile, deterministic=deterministic))
+                                  compile=compile, deterministic=deterministic, fast_grad=fast_grad))
     return run.load_model(dev), run
 
 

@@ -8,6 +8,7 @@ gradients with ``torch.autograd.grad`` (never ``loss.backward()``, which also fi
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from typing import Callable, Iterator
 
 import torch
@@ -33,18 +34,47 @@ def check_eps(eps: float, norm: str = "linf") -> float:
 
 @contextlib.contextmanager
 def frozen(model: nn.Module) -> Iterator[nn.Module]:
-    """Eval mode and ``requires_grad=False`` on every parameter for the duration; both restored."""
+    """Eval mode and ``requires_grad=False`` on every parameter for the duration; both restored.
+
+    Yields the module to call for input gradients: ``model`` itself, or inside :func:`fast_input_grad` its
+    input-gradient view (``models.grad_view.input_grad_view``: same logits, cheaper backward on a CPU).
+    """
     was_training = model.training
     flags = [(p, p.requires_grad) for p in model.parameters()]
     model.eval()
     for p, _ in flags:
         p.requires_grad_(False)
     try:
-        yield model
+        yield grad_model(model)
     finally:
         for p, flag in flags:
             p.requires_grad_(flag)
         model.train(was_training)
+
+
+_FAST_GRAD: contextvars.ContextVar[bool] = contextvars.ContextVar("advdist_fast_input_grad", default=False)
+
+
+@contextlib.contextmanager
+def fast_input_grad(enabled: bool = True) -> Iterator[None]:
+    """Within the block, the attacks and samplers that take input gradients through ``frozen(model)`` (PGD/FGSM/MIM
+    and the ADT_EXP fit) call the model's input-gradient view (``models.grad_view``: ReLU→max-pool swapped, a
+    matmul backward for a one-channel stem conv) — the same logits, input gradients equal up to float summation
+    order, faster on a CPU. ``--fast-grad`` of ``python -m advdist.train`` (``Runtime.fast_grad``) sets it."""
+    token = _FAST_GRAD.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _FAST_GRAD.reset(token)
+
+
+def grad_model(model: nn.Module) -> nn.Module:
+    """``model``, or its input-gradient view inside :func:`fast_input_grad` (call in eval mode)."""
+    if not _FAST_GRAD.get():
+        return model
+    from advdist.models.grad_view import input_grad_view
+
+    return input_grad_view(model)
 
 
 def input_grad(loss: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -236,8 +236,8 @@ def _iterative(model, x, y, *, eps, alpha, steps, norm, loss, kappa, decay, rand
         raise ValueError("restarts > 1 needs random_start=True or x_init (identical starts give identical runs)")
     else:
         x0 = xt
-    with frozen(model):
-        run = lambda xc, yc, x0c: _run(model, xc, yc, x0c, eps=eps, alpha=alpha, steps=steps, norm=norm,
+    with frozen(model) as net:
+        run = lambda xc, yc, x0c: _run(net, xc, yc, x0c, eps=eps, alpha=alpha, steps=steps, norm=norm,
                                        loss_fn=loss_fn, decay=decay, use_best=use_best, early_stop=early_stop,
                                        score_last=restarts > 1)
         out, out_loss, out_wrong = _chunked_tuple(run, xt.detach(), yt, x0, batch_size=batch_size)

@@ -197,9 +197,9 @@ def explicit_objective(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loc: 
     _check(loss, entropy, sample_batch, lam)
     if noise.shape[1:] != x.shape:
         raise ValueError(f"noise must have shape (k, {', '.join(map(str, x.shape))}), got {tuple(noise.shape)}")
-    with frozen(model):
-        clean = _clean_probs(model, x) if loss == "trades" else None
-        return _objective(model, x, y, loc, rho, noise, eps=eps, lam=lam, entropy=entropy, loss=loss,
+    with frozen(model) as net:
+        clean = _clean_probs(net, x) if loss == "trades" else None
+        return _objective(net, x, y, loc, rho, noise, eps=eps, lam=lam, entropy=entropy, loss=loss,
                           clean_probs=clean, sample_batch=sample_batch, loss_weight=loss_weight)
 
 
@@ -247,8 +247,8 @@ def fit_explicit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: flo
     x = x.detach()
     rho0 = math.log(math.expm1(init_scale)) if init_scale < 30 else float(init_scale)
     trace: list[dict[str, float]] = []
-    with frozen(model):
-        clean = _clean_probs(model, x) if loss == "trades" else None
+    with frozen(model) as net:
+        clean = _clean_probs(net, x) if loss == "trades" else None
         loc = torch.zeros_like(x, requires_grad=True)
         rho = torch.full_like(x, rho0, requires_grad=True)
         opt = torch.optim.Adam([loc, rho], lr=lr, betas=betas, maximize=True)
@@ -257,7 +257,7 @@ def fit_explicit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: flo
         cum = None
         for t in range(steps):
             noise = torch.randn((k, *x.shape), dtype=x.dtype, device=x.device)
-            res = _objective(model, x, y, loc, rho, noise, **kw)
+            res = _objective(net, x, y, loc, rho, noise, **kw)
             if record:
                 trace.append(_stats(t, res, loc, rho, noise, eps))
             g = (res.grad_loc, res.grad_rho)
@@ -268,7 +268,7 @@ def fit_explicit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: flo
             opt.step()
         if record:
             noise = torch.randn((k, *x.shape), dtype=x.dtype, device=x.device)
-            res = _objective(model, x, y, loc, rho, noise, need_grad=False, **kw)
+            res = _objective(net, x, y, loc, rho, noise, need_grad=False, **kw)
             trace.append(_stats(steps, res, loc, rho, noise, eps))
     return ExplicitFit(loc.detach(), F.softplus(rho).detach(), trace if record else None)
 
