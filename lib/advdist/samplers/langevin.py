@@ -132,14 +132,15 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
     sd = math.sqrt(2.0 * step_size) * noise
     out = []
     was_training = model.training
-    with frozen(model):
-        if model_mode == "train":
+    with frozen(model) as net:
+        if model_mode == "train":  # BN on batch statistics; the plain module (a view is traced in eval mode)
             model.train()
+            net = model
         for k in range(steps):
             if use_loss:
                 xg = xp.detach().requires_grad_(True)
                 with torch.enable_grad():
-                    g = input_grad(loss_fn(model(xg), y).sum(), xg)
+                    g = input_grad(loss_fn(net(xg), y).sum(), xg)
                 drift = normalize_step(g, norm) if direction == "steepest" else g
             else:
                 drift = torch.zeros_like(xp)
