@@ -184,6 +184,7 @@ def _cli(*args, env_runs):
     (["--method", "adtexp"], "unknown method 'adtexp'; valid:"),
     (["--model", "vgg"], "unknown model 'vgg'; valid:"),
     (["--scale", "huge"], "unknown scale 'huge'; valid: mini, paper, smoke"),
+    (["--fast-grad", "--compile"], "fast_grad and compile do not combine"),
 ])
 def test_cli_bad_names_exit_2_with_one_line(args, needle, runs_dir):
     r = _cli(*args, env_runs=runs_dir)
@@ -206,3 +207,28 @@ def test_cli_missing_dataset_is_one_line_with_the_fix(runs_dir, tmp_path):
                         "--no-progress"], capture_output=True, text=True, env=env, timeout=300)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and "python -m advdist.data download svhn" in lines[0]
+
+
+def test_fast_grad_runtime_routes_the_training_attack_through_the_view(runs_dir, monkeypatch):
+    """``--fast-grad``: the method's inner attack takes its input gradients through models.grad_view, and the run
+    trains to the same accuracy as without it (same data order; gradients equal up to float summation order)."""
+    from advdist.models import grad_view
+
+    calls = []
+    real = grad_view.input_grad_view
+    monkeypatch.setattr(grad_view, "input_grad_view", lambda m: calls.append(m) or real(m))
+    cfg = smoke(method="at_pgd", model="lenet5-madry", model_kwargs={"input_size": 8}, epochs=1)
+    _, plain = get_or_train(cfg, progress=False)
+    assert not calls
+    monkeypatch.setattr(store, "run_for", lambda c, fp: store.Run(runs_dir / "fast", c, "fast"))
+    _, fast = get_or_train(cfg, progress=False, fast_grad=True)
+    assert calls and all(type(m).__name__ == "LeNet5Madry" for m in calls)
+    assert rewrites_of(calls[0])["relu_pool_swap"] == 2
+    assert fast.meta["fast_grad"] is True and plain.meta["fast_grad"] is False
+    assert abs(fast.meta["final"]["test_acc"] - plain.meta["final"]["test_acc"]) <= 0.02
+
+
+def rewrites_of(model):
+    from advdist.models.grad_view import input_grad_view, rewrites
+
+    return rewrites(input_grad_view(model))

@@ -47,6 +47,13 @@ class Runtime:
     fast_grad: bool = False            # attacks/samplers through the input-gradient view (attacks.core.fast_input_grad)
 
 
+def check_runtime(rt: Runtime) -> None:
+    """One-line ``ValueError`` for runtime options that do not combine."""
+    if rt.fast_grad and rt.compile:
+        raise ValueError("fast_grad and compile do not combine (the compiled classifier has no input-gradient view); "
+                         "use one of --fast-grad (CPU) or --compile (GPU)")
+
+
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` → CUDA when present, else CPU."""
     if isinstance(device, torch.device):
@@ -115,6 +122,7 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
     from advdist.store import atomic_torch_save, atomic_write_json, atomic_write_text, code_version, write_config
 
     rt = runtime or Runtime()
+    check_runtime(rt)
     if rt.threads:
         torch.set_num_threads(rt.threads)
     device = resolve_device(rt.device)
@@ -337,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
                       epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, eps=args.eps,
                       n_train=args.n_train, n_test=args.n_test, seed=args.seed, amp=args.amp or None)
         resolve_device(args.device)
+        check_runtime(Runtime(compile=args.compile or False, fast_grad=args.fast_grad))
     except (ConfigError, ValueError) as e:
         print(f"advdist.train: error: {e}", file=sys.stderr)
         return 2
