@@ -14,6 +14,13 @@ Entries:
   against PGD-20 alone and against the full (non-cascade) list, on the at_pgd mini model, 1000 test images.
 - ``feaattack_batched_vs_loop``: FeaAttack with all targets of an image in one batch against one target at a
   time (each target's 50-step attack on the images not yet broken), same targets, 64 images, 20 targets.
+- ``adt_exp_inner_vs_official``: ADT_EXP's inner maximisation (T = 7, k = 5) on TRADES SmallCNN, 128 images,
+  against a loop written the way the official code runs it (k sequential passes, ``loss.backward()``); variants:
+  default fp32, one k·B batch, channels_last, ``fast_input_grad`` (``models.grad_view``), both, bf16 autocast.
+- ``adt_exp_bf16_training``: a mini ADT_EXP model trained with bf16 autocast against fp32: time and PGD-20 A_rob.
+- ``hessian_top_eig_vs_full``: batched Hessian-vector-product Lanczos top eigenvalue of the input Hessian
+  against the official script's full Hessian + ``eigvalsh``, with their agreement.
+- ``throughput_<method>``: images/s of one training step of every method at mini scale, against ``standard``.
 
     python -m advdist.bench [--only NAME ...] [--quick] [--out figures/bench/bench.json]
 """
