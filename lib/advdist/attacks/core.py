@@ -57,10 +57,11 @@ _FAST_GRAD: contextvars.ContextVar[bool] = contextvars.ContextVar("advdist_fast_
 
 @contextlib.contextmanager
 def fast_input_grad(enabled: bool = True) -> Iterator[None]:
-    """Within the block, the attacks and samplers that take input gradients through ``frozen(model)`` (PGD/FGSM/MIM
-    and the ADT_EXP fit) call the model's input-gradient view (``models.grad_view``: ReLU→max-pool swapped, a
-    matmul backward for a one-channel stem conv) — the same logits, input gradients equal up to float summation
-    order, faster on a CPU. ``--fast-grad`` of ``python -m advdist.train`` (``Runtime.fast_grad``) sets it."""
+    """Within the block, the attacks and samplers that call the module ``frozen(model)`` yields (PGD, MIM, C&W-ℓ∞,
+    the ADT_EXP fit, the eval-mode Langevin chain) run the model's input-gradient view (``models.grad_view``:
+    ReLU→max-pool swapped, cheaper conv input gradients, in-place ReLUs) — the same logits, input gradients equal
+    up to float summation order, faster on a CPU. ``--fast-grad`` of ``python -m advdist.train``
+    (``Runtime.fast_grad``) sets it."""
     token = _FAST_GRAD.set(bool(enabled))
     try:
         yield
