@@ -187,3 +187,20 @@ def test_eps_override_reaches_the_attacks():
                                     progress=False)
     # ε = 0: FGSM cannot change any prediction
     assert rm.accuracy()["FGSM"] == pytest.approx(rm.accuracy()["A_nat"])
+
+
+def test_count_columns_print_as_integers_beside_cited_rows(tmp_path):
+    """A table whose cited paper rows have no ``n`` keeps ``n`` an integer in the csv, md and tex it writes."""
+    import pandas as pd
+
+    from advdist import report
+
+    df = pd.DataFrame({"model": ["ours", "cited"], "A_rob": [55.0, float("nan")], "n": [200.0, float("nan")]})
+    md = report.to_markdown(df)
+    assert "| ours | 55.00 | 200 |" in md and "| cited | – | – |" in md
+    paths = report.write_table(df, tmp_path / "t", title="T", note="N")
+    csv, tex = paths[0].read_text(), paths[2].read_text()
+    assert "ours,55.00,200\n" in csv and "cited,,\n" in csv
+    assert "200 \\\\" in tex and "200.00" not in tex
+    frac = pd.DataFrame({"n": [0.5, float("nan")]})  # not a count: left as it is
+    assert report.counts_as_int(frac)["n"].dtype == float

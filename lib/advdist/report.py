@@ -50,8 +50,22 @@ def beside_paper(ours: pd.DataFrame, paper: pd.DataFrame, *, key: str = "model",
     return merged[cols + extra]
 
 
+def counts_as_int(df: pd.DataFrame) -> pd.DataFrame:
+    """Count columns (``n``, ``n_*``) that turned float only because some rows lack them (cited paper rows) back to
+    integers (pandas ``Int64``, missing = NA), so they print as ``200``, not ``200.00``."""
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if (str(c) == "n" or str(c).startswith("n_")) and pd.api.types.is_float_dtype(col):
+            vals = col.dropna()
+            if len(vals) and (vals == vals.round()).all():
+                out[c] = col.round().astype("Int64")
+    return out
+
+
 def write_table(df: pd.DataFrame, path_stem: str | Path, *, title: str, note: str, floatfmt: str = ".2f") -> list[Path]:
     """Write ``df`` as ``<stem>.csv``, ``<stem>.md`` and ``<stem>.tex``; return the paths."""
+    df = counts_as_int(df)
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_suffix(".csv"), stem.with_suffix(".md"), stem.with_suffix(".tex")]
@@ -63,8 +77,12 @@ def write_table(df: pd.DataFrame, path_stem: str | Path, *, title: str, note: st
 
 
 def to_markdown(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
-    """A GitHub Markdown table (no extra dependency)."""
+    """A GitHub Markdown table (no extra dependency); missing values print as "–", counts as integers."""
+    df = counts_as_int(df)
+
     def fmt(v):
+        if v is pd.NA:
+            return "–"
         if isinstance(v, float):
             return "–" if pd.isna(v) else format(v, floatfmt)
         return str(v)
