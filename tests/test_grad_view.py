@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -106,7 +109,11 @@ def test_untraceable_or_plain_models_are_returned_unchanged():
             return self.fc(x) if x.sum() > 0 else -self.fc(x)  # data-dependent: fx cannot trace it
 
     b = Branchy()
-    assert input_grad_view(b) is b
+    assert input_grad_view(b) is b and input_grad_view(b) is b  # cached as "unchanged"
+    ref = weakref.ref(b)
+    del b
+    gc.collect()
+    assert ref() is None  # the cache does not keep models alive
     mlp = build("mlp", input_shape=(8,), hidden=(4,))
     assert input_grad_view(mlp) is mlp  # traceable, nothing to rewrite
 
@@ -122,6 +129,10 @@ def test_view_is_cached_and_follows_weight_updates():
     after = v(x).detach()
     torch.testing.assert_close(after, before + 1.0)
     torch.testing.assert_close(after, m(x))
+    ref = weakref.ref(m)
+    del m, v
+    gc.collect()
+    assert ref() is None  # a traced view does not keep its model alive either
 
 
 def test_fast_input_grad_context_switches_frozen():

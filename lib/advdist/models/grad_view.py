@@ -39,7 +39,8 @@ __all__ = ["input_grad_view", "InputGradConv", "rewrites"]
 
 _RELU_FUNCS = (F.relu, torch.relu, torch.relu_, F.relu_)
 _POOL_FUNCS = (F.max_pool2d,)
-_cache: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
+_cache: "weakref.WeakKeyDictionary[nn.Module, object]" = weakref.WeakKeyDictionary()
+_UNCHANGED = object()
 
 
 def _conv_input_grad(g: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, stride, padding) -> torch.Tensor:
@@ -175,7 +176,7 @@ def input_grad_view(model: nn.Module) -> nn.Module:
         return model
     hit = _cache.get(model)
     if hit is not None:
-        return hit
+        return model if hit is _UNCHANGED else hit
     view = model
     try:
         gm = fx.symbolic_trace(model)
@@ -190,6 +191,6 @@ def input_grad_view(model: nn.Module) -> nn.Module:
             gm.recompile()
             gm._advdist_rewrites = done
             view = gm
-    _cache[model] = view
+    _cache[model] = _UNCHANGED if view is model else view  # a value that held the key would keep it alive forever
     return view
 
