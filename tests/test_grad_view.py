@@ -82,6 +82,28 @@ def test_relu_pool_swap_is_bitwise_exact_with_ties():
     assert (g1[:4] != 0).sum() == 4 * 2 * 16  # one gradient per tied window, as in the eager model
 
 
+def test_functional_relu_and_pool_are_rewritten_too():
+    """``F.relu`` → ``F.max_pool2d`` in a hand-written forward is swapped like the module form, bitwise."""
+    class Functional(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2 * 4 * 4, 3)
+
+        def forward(self, x):
+            return self.fc(F.max_pool2d(F.relu(x), 2).flatten(1))
+
+    net = Functional().eval()
+    v = input_grad_view(net)
+    assert rewrites(v)["relu_pool_swap"] == 1 and rewrites(v)["inplace_relu"] == 1
+    torch.manual_seed(0)
+    x = torch.randn(8, 2, 8, 8)
+    x[:4] = 0.25
+    y = torch.randint(0, 3, (8,))
+    o1, g1 = _logits_and_grad(net, x, y)
+    o2, g2 = _logits_and_grad(v, x, y)
+    assert torch.equal(o1, o2) and torch.equal(g1, g2)
+
+
 @pytest.mark.parametrize("cin", [1, 3])  # 1: matmul + shifted adds; 3: conv_transpose2d
 @pytest.mark.parametrize("stride,padding,size", [(1, 0, 7), (2, 1, 8), (2, 1, 9), (2, 0, 10), (1, 2, 6)])
 def test_input_grad_conv_gradcheck(cin, stride, padding, size):
