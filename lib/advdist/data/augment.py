@@ -22,9 +22,10 @@ CPU and GPU.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
+if TYPE_CHECKING:  # torch is imported where it is used, so `import advdist.data` stays light (make data)
+    import torch
 
 __all__ = ["augment", "random_crop", "random_flip", "AUGMENTATIONS", "parse_augmentation"]
 
@@ -55,6 +56,9 @@ def _crop_flip(
     Returns ``(out, dy, dx, flipped)`` where for every example ``i``
     ``out[i] = pad(x[i])[:, dy[i]:dy[i]+H, dx[i]:dx[i]+W]``, flipped along width when ``flipped[i]``.
     """
+    import torch
+    import torch.nn.functional as F
+
     if x.dim() != 4:
         raise ValueError(f"augment expects a batch (N, C, H, W), got shape {tuple(x.shape)}")
     n, c, h, w = x.shape

