@@ -22,7 +22,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env data test test-unit test-notebooks golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
+.PHONY: help env data test test-unit test-notebooks test-portable golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -48,7 +48,7 @@ REPRO_DATA_paper :=
 data: $(STAMP) ## get the datasets (Fashion-MNIST, MNIST) unless present; make test/reproduce-*/train/bench run it
 	@$(PY) -m advdist.data setup $(if $(strip $(DATA_REQUIRED)),--required $(DATA_REQUIRED))
 
-test: test-unit test-notebooks ## unit tests + notebook tests (nbval at smoke scale)
+test: test-unit test-notebooks test-portable ## unit tests + notebook tests (nbval at smoke scale) + the portability guard
 
 test-unit: $(STAMP) data
 	$(PY) -m pytest -q tests
@@ -57,8 +57,23 @@ test-notebooks: $(STAMP) data
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 
-golden: $(STAMP) ## rebuild notebooks/ from notebooks/specs/ and store their smoke outputs (what nbval compares)
-	TQDM_DISABLE=1 $(PY) tools/golden.py
+# Portability guard: the notebooks again, in another floating-point environment (ATen's lowest ISA, oneDNN and MKL
+# capped at AVX2) with a fresh run store, so every smoke model is retrained there. nbval compares only what must not
+# change (advdist.goldens: structure, invariants, numbers within tolerances measured across CPUs), so this passes on
+# any x86 CPU; a check that compares a trained model's digits as text fails here. PORTABLE_NOTEBOOKS: a
+# representative part of the suite that trains and attacks models (all of them: PORTABLE_NOTEBOOKS=notebooks).
+PORTABLE_ENV := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+PORTABLE_NOTEBOOKS ?= notebooks/train.ipynb notebooks/adt/table1_cifar10_whitebox.ipynb notebooks/adt/fig2_landscape.ipynb \
+	notebooks/adt/fig5_lambda.ipynb notebooks/atld/table1_cifar10_whitebox.ipynb notebooks/atld/fig6_imt.ipynb \
+	notebooks/atent/table2_mnist_linf.ipynb notebooks/atent/fig1_tsne_boundaries.ipynb
+test-portable: $(STAMP) data ## the notebook tests in a perturbed floating-point environment with a fresh run store
+	@runs=$$(mktemp -d); trap 'rm -rf "$$runs"' EXIT; \
+	echo "test-portable: $(PORTABLE_ENV), run store $$runs"; \
+	env $(PORTABLE_ENV) ADVDIST_RUNS=$$runs $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PORTABLE_NOTEBOOKS)
+
+golden: $(STAMP) data ## rebuild notebooks/ from notebooks/specs/; store smoke results + tolerances measured in 4 float environments (tests/goldens/)
+	TQDM_DISABLE=1 $(PY) tools/golden.py $(GOLDEN_ARGS)
 
 bench: $(STAMP) data ## print the benchmark table (attack engine vs baselines, same-process ratios) -> figures/bench/bench.json
 	@mkdir -p figures/bench

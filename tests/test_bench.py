@@ -189,7 +189,8 @@ def test_feature_attack_fixed_targets_equal_drawn_targets():
 
 def test_sample_batch_auto_chunks_whole_samples_and_keeps_results():
     """``sample_batch="auto"`` (the ADT_EXP default): whole samples of ≈ AUTO_ROWS_CPU rows on CPU, all on CUDA,
-    and the same fit as one k·B batch (it only changes how the MC rows are cut into forward passes)."""
+    and the same fit as one k·B batch up to float32 round-off (it only changes how the MC rows are cut into
+    forward passes)."""
     from advdist.samplers import fit_explicit
     from advdist.samplers.explicit import AUTO_ROWS_CPU, resolve_sample_batch
 
@@ -207,8 +208,12 @@ def test_sample_batch_auto_chunks_whole_samples_and_keeps_results():
         torch.manual_seed(2)
         f = fit_explicit(model, x, y, eps=0.1, steps=2, k=3, sample_batch=sb)
         fits.append((f.loc, f.scale))
+    # the chunks sum the per-row losses in another order: float32 round-off (seen: 1.3e-5 on an AVX2 CPU, 0 on
+    # AVX-512), which may flip the sign step of a near-zero gradient coordinate (betas (0, 0)); a wrong chunking
+    # (rows of one sample split across examples, a sample dropped) moves most coordinates
     for other in fits[1:]:
-        assert bench._fit_diff(fits[0], other)[1] == 0.0
+        _, frac_diff, frac_flips = bench._fit_diff(fits[0], other)
+        assert frac_diff < 0.01 and frac_flips < 0.01, (frac_diff, frac_flips)
 
 
 def test_channels_last_and_bf16_keep_the_inner_fit(report):

@@ -25,5 +25,9 @@ run.path.name""", ("nbval-ignore-output",)),
 ("code", """plots.training_curves(run.log, title=f"{cfg.name} ({cfg.scale} scale)");""", ()),
 ("code", """final = run.meta["final"]
 print(f"{cfg.name} on {cfg.dataset} ({cfg.scale} scale, {cfg.epochs} epochs)")
-print(f"clean test accuracy: {final['test_acc']:.3f}")""", ("nbval-check-output",)),
+print(f"clean test accuracy: {final['test_acc']:.3f}")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("train", scale, final={"test_acc": final["test_acc"]})""", ("nbval-check-output",)),
 ]

@@ -51,7 +51,7 @@ files = report.write_table(table, paths.figures_dir(scale, "adt") / "fig1_pairwi
                            title="ADT Fig. 1: average pairwise ℓ2 distance of adversarial samples", note=note,
                            floatfmt=".3f")
 print(note)
-print(report.to_markdown(table, ".3f"))""", ("nbval-check-output",)),
+print(report.to_markdown(table, ".3f"))""", ()),
 ("code", """fig, axes = plt.subplots(1, panels, figsize=(3.4 * panels, 3.2), squeeze=False)
 for i, ax in enumerate(axes[0]):
     pca = pca_2d({"PGD": div.samples["PGD"][i], "ADT_EXP": div.samples["ADT_EXP"][i]}, reference=div.x[i])
@@ -66,7 +66,7 @@ the two have similar attack power (its Table 4).""", ()),
                            what="mean pairwise ℓ2", expect="larger"):
     print(line)
 print("attack power:", "; ".join(f"{m} {e:.1f}% of samples misclassified"
-                                 for m, e in zip(ours["model"], ours["error %"])))""", ("nbval-check-output",)),
+                                 for m, e in zip(ours["model"], ours["error %"])))""", ()),
 ("md", """### What we found at `mini` (when this notebook was written; outputs in `figures/mini/adt/fig1_*`)
 With ADT_EXP's paper objective the distribution's samples are more spread out than PGD's endpoints (mean pairwise
 ℓ2 1.75 vs 1.29 over 100 Fashion-MNIST test images; the paper: 1.95 vs 1.56 on CIFAR-10), as the paper says. But
@@ -77,4 +77,8 @@ code's objective (entropy averaged per coordinate) or with λ = 0 the samples ar
 *less* diverse than PGD's (0.93 and 0.79). In the PCA panels the first component mostly separates the two sets
 (PGD's endpoints lie farther from the clean input); the distribution's larger spread is spread over many
 directions, so it shows in the distances more than in the two plotted components.""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("adt/fig1_pca", scale, pairwise_l2=ours)""", ("nbval-check-output",)),
 ]

@@ -45,7 +45,7 @@ x_e, y_e = experiments.eval_subset(tm.splits, scale, size["fig2_eig_images"])"""
 print(note)
 print("models:", ", ".join(collect.LABELS[m] for m in tm.models))
 print("skipped (not implemented yet):", ", ".join(collect.LABELS[m] for m in tm.skipped) or "none")""",
- ("nbval-check-output",)),
+ ()),
 ("md", """## (a)-(e) Loss surfaces
 Loss on x + a·d_g + b·d_r for the first test image; the axes are in units of ε.""", ()),
 ("code", """surfaces = collect.loss_surfaces(tm.models, x_s, y_s, eps=cfg.eps, steps=size["fig2_grid"], span=span,
@@ -65,7 +65,7 @@ files = report.write_table(stats, paths.figures_dir(scale, "adt") / "fig2_surfac
                            title="ADT Fig. 2 (a)-(e): loss rise on the d_g-d_r plane (mean over test images)",
                            note=note + f"; grid {size['fig2_grid']}×{size['fig2_grid']} over ±{span:g}ε",
                            floatfmt=".3f")
-print(report.to_markdown(stats, ".3f"))""", ("nbval-check-output",)),
+print(report.to_markdown(stats, ".3f"))""", ()),
 ("md", """## (f) Dominant eigenvalue of the input Hessian
 Mean ± std (ddof = 1) over the test images; per-example Hessians of the CE loss.""", ()),
 ("code", """eigs, infos = collect.dominant_eigenvalues(tm.models, x_e, y_e, iters=lanczos_iters)
@@ -73,7 +73,7 @@ eig = collect.eigen_table(eigs, infos)
 files = report.write_table(eig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues",
                            title="ADT Fig. 2 (f): dominant eigenvalue of the input Hessian of the CE loss",
                            note=note, floatfmt=".4f")
-print(report.to_markdown(eig, ".4f"))""", ("nbval-check-output",)),
+print(report.to_markdown(eig, ".4f"))""", ()),
 ("code", """names = [collect.LABELS[m] for m in eig["model"]]
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(2.4 * len(eig) + 2, 3.4))
 ax.bar(names, eig["eig mean"], yerr=eig["eig std"], capsize=4, color=[f"C{i}" for i in range(len(eig))])
@@ -94,7 +94,7 @@ rises = collect.surface_rises(surfaces, radius=1.0)
 for line in collect.compare(rises, adt, "at_pgd", what="loss rise within ±ε", expect="smaller"):
     print(line)
 for line in collect.compare(eigs, adt, "at_pgd", what="mean dominant eigenvalue", expect="smaller"):
-    print(line)""", ("nbval-check-output",)),
+    print(line)""", ()),
 ("md", """### What we found at `mini` (when this notebook was written; outputs in `figures/mini/adt/fig2*`)
 Not the paper's picture for the explicit variants: ADT_EXP and ADT_EXP-AM have *larger* dominant eigenvalues than
 AT_PGD (mean 0.49 and 0.52 vs 0.16 over 500 Fashion-MNIST test images) and steeper loss surfaces (loss rise within
@@ -103,4 +103,8 @@ noise). Every robust model is far flatter than Standard (5.3). A likely cause, c
 with the paper's entropy weighting the explicit distributions stay diffuse and weak (ADT_EXP classifies 84 % of its
 own training samples correctly, AT_PGD 70 % of its PGD examples), so in 5 mini epochs these models mostly see
 noise-like perturbations.""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("adt/fig2_landscape", scale, surface_stats=stats, eigenvalues=eig)""", ("nbval-check-output",)),
 ]

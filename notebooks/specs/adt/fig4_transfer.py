@@ -28,10 +28,14 @@ note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; {int(df['n'].iloc[0])} test images; rows: source, columns: target")
 report.write_table(wide, out, title="ADT Fig. 4: accuracy (%) under transfer attacks", note=note)
 print(note)
-print(report.to_markdown(wide))""", ("nbval-check-output",)),
+print(report.to_markdown(wide))""", ()),
 ("md", """### Are transfer attacks weaker than white-box ones?
 For each target, the white-box accuracy (diagonal) against its lowest accuracy under an attack crafted on another
 model:""", ()),
 ("code", """for line in experiments.transfer_summary(df):
-    print(line)""", ("nbval-check-output",)),
+    print(line)""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("adt/fig4_transfer", scale, transfer=df)""", ("nbval-check-output",)),
 ]

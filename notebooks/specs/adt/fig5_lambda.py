@@ -30,11 +30,15 @@ note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
 report.write_table(df, out, title="ADT Fig. 5: accuracy (%) and average entropy against λ (ADT_EXP-AM)", note=note,
                    floatfmt=".3f")
 print(note)
-print(report.to_markdown(df, ".3f"))""", ("nbval-check-output",)),
+print(report.to_markdown(df, ".3f"))""", ()),
 ("md", """### Does a larger λ give a larger entropy, and which λ is most robust?""", ()),
 ("code", """mono = bool((df["entropy"].diff().dropna() >= 0).all())
 best = df.loc[df["A_rob"].idxmax()]
 print(f"entropy increases with λ: {mono}")
 print(f"most robust: λ = {best.lam:g} (A_rob {best.A_rob:.2f} %); λ = 0: {df.A_rob.iloc[0]:.2f} %")""",
- ("nbval-check-output",)),
+ ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("adt/fig5_lambda", scale, lambda_sweep=df)""", ("nbval-check-output",)),
 ]

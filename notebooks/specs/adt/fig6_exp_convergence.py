@@ -36,11 +36,15 @@ curves.to_csv(paths.figures_dir(scale, "adt") / "fig6_exp_convergence_curves.csv
 print(note)
 print(report.to_markdown(summary, ".3f"))
 if skipped:
-    print("rows left out (method not implemented):", ", ".join(skipped))""", ("nbval-check-output",)),
+    print("rows left out (method not implemented):", ", ".join(skipped))""", ()),
 ("md", """### Does the EXP attack converge within a few iterations?
 The first iteration after which the per-sample accuracy stays within 1 pp of its final value:""", ()),
 ("code", """for m, t in da.converged_by(curves, tol=1.0).items():
     last = curves[curves.model == m].iloc[-1]
     print(f"{m}: within 1 pp of its final accuracy ({100 * last.acc:.2f} %) from iteration {t} "
-          f"of {int(last.step)}")""", ("nbval-check-output",)),
+          f"of {int(last.step)}")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("adt/fig6_exp_convergence", scale, summary=summary)""", ("nbval-check-output",)),
 ]

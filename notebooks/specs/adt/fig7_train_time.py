@@ -30,10 +30,14 @@ note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; device {times['device'].iloc[0] if len(times) else '?'}")
 report.write_table(times, out, title="ADT Fig. 7: training time per epoch", note=note, floatfmt=".1f")
 print(note)
-print("models timed:", ", ".join(times["model"]))""", ("nbval-check-output",)),
+print("models timed:", ", ".join(times["model"]))""", ()),
 ("md", """Relative cost against AT_PGD (the paper: ADT_EXP ≈ 5×, the amortised methods ≈ 0.5×). Timings vary from
 machine to machine, so the nbval golden checks only which models were timed; the numbers are printed here:""", ()),
 ("code", """ref = times.set_index("model")["min s/epoch"]
 for m, t in ref.items():
     print(f"{m}: {t:.2f} s/epoch = {t / ref.get('at_pgd', float('nan')):.2f}× AT_PGD")""", ("nbval-ignore-output",)),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("adt/fig7_train_time", scale, timed_models=times[["model"]])""", ("nbval-check-output",)),
 ]

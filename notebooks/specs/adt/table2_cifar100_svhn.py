@@ -21,10 +21,14 @@ results = {p: experiments.evaluate_table(f"adt-table2-{p}", scale=scale, n_eval=
                                          seed=seed) for p in parts.split(",") if p}""", ("nbval-ignore-output",)),
 ("code", """for p, (ours, missing, matrices, info) in results.items():
     print(experiments.write_report(f"adt-table2-{p}", ours, info, missing, f"table2_{p}"), end="\\n\\n")""",
- ("nbval-check-output",)),
+ ()),
 ("md", """### Does ADT beat AT_PGD on A_rob here?
 The paper's claim (Table 2): on both datasets all three ADT variants beat AT_PGD under white-box attacks.""", ()),
 ("code", """for p, (ours, *_rest) in results.items():
     for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd"):
-        print(f"{p}: {line}")""", ("nbval-check-output",)),
+        print(f"{p}: {line}")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("adt/table2_cifar100_svhn", scale, **{f"table2_{p}": r[0] for p, r in results.items()})""", ("nbval-check-output",)),
 ]

@@ -29,7 +29,7 @@ note = (f"t-SNE of {ts.source} images, classes {ts.classes[0]} vs {ts.classes[1]
 report.write_table(table, paths.figures_dir(scale, "atent") / "fig1_tsne_accuracy",
                    title="ATENT Fig. 1: natural and PGD-40 accuracy on the 2-D t-SNE set", note=note)
 print(note)
-print(report.to_markdown(table, ".1f"))""", ("nbval-check-output",)),
+print(report.to_markdown(table, ".1f"))""", ()),
 ("code", """fig = toy2d_tsne.plot_fig1(ts, models, acc, eps=eps)
 files = plots.savefig(fig, paths.figures_dir(scale, "atent") / "fig1_tsne_boundaries")""", ()),
 ("md", """### Does ATENT keep the best robust accuracy here?
@@ -37,5 +37,9 @@ The paper's claim (Fig. 1): ATENT's boundary keeps a margin around both classes,
 of the four while losing little natural accuracy.""", ()),
 ("code", """best = acc.loc[acc["PGD-40"].idxmax(), "model"]
 print(f"best PGD-40 accuracy: {best}; ATENT {acc.set_index('model').loc['atent_linf', 'PGD-40']:.1f} %")""",
- ("nbval-check-output",)),
+ ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/fig1_tsne_boundaries", scale, accuracy=acc)""", ("nbval-check-output",)),
 ]

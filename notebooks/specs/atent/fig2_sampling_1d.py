@@ -23,7 +23,11 @@ for g in gs:
     p = gibbs1d.gibbs_density(gibbs1d.example_loss, x0, g, grid)
     print(f"γ = {g:g}: E_p[x'] = {torch.trapezoid(p * grid, grid):.3f} (Langevin {samples[g].mean():.3f}), "
           f"E_p[L] = {torch.trapezoid(p * gibbs1d.example_loss(grid), grid):.3f} vs L(x) = "
-          f"{gibbs1d.example_loss(torch.tensor(x0)):.3f}")""", ("nbval-check-output",)),
+          f"{gibbs1d.example_loss(torch.tensor(x0)):.3f}")""", ()),
 ("code", """fig = gibbs1d.plot_fig2(gibbs1d.example_loss, x0, gs, samples)
 files = plots.savefig(fig, paths.figures_dir(scale, "atent") / "fig2_sampling_1d")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/fig2_sampling_1d", scale, langevin_mean={f"gamma={g:g}": float(samples[g].mean()) for g in gs})""", ("nbval-check-output",)),
 ]

@@ -24,7 +24,11 @@ log = curves.accuracy_curves(run.log)""", ("nbval-ignore-output",)),
 ("code", """print(report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                     extra=f"model {cfg.model}, ε = {cfg.eps:.4g}, {cfg.epochs} epochs, lr decay at {list(cfg.milestones)}"))
 print(report.to_markdown(log, ".3g"))
-print(f"best robust test epoch (kept): {run.meta.get('best_epoch')}")""", ("nbval-check-output",)),
+print(f"best robust test epoch (kept): {run.meta.get('best_epoch')}")""", ()),
 ("code", """fig = curves.plot_accuracy_curves(log, milestones=cfg.milestones, title=f"ℓ∞-ATENT on {cfg.dataset} ({scale})")
 files = plots.savefig(fig, paths.figures_dir(scale, "atent") / "fig3_training_curves")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/fig3_training_curves", scale, curves=log)""", ("nbval-check-output",)),
 ]

@@ -24,12 +24,16 @@ ours, missing, matrices, info = experiments.evaluate_table(
 ("code", """print(experiments.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
 paper = report.paper_table("atent_table1")
 print("\\ncited from the paper (not reproduced here):")
-print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ("nbval-check-output",)),
+print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ()),
 ("md", """### Does ℓ2-ATENT beat the baselines here?
 The paper's claim (Table 1): ℓ2-ATENT has the best ℓ2 PGD-40 and C&W-ℓ2 accuracy; Entropy-SGD is no more robust
 than SGD.""", ()),
 ("code", """for line in experiments.compare_rows(ours, ["atent_l2"], "at_pgd") + \\
         experiments.compare_rows(ours, ["atent_l2"], "trades") + \\
         experiments.compare_rows(ours, ["entropy_sgd"], "standard"):
-    print(line)""", ("nbval-check-output",)),
+    print(line)""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/table1_mnist_l2", scale, table1=ours)""", ("nbval-check-output",)),
 ]

@@ -23,11 +23,15 @@ ours, missing, matrices, info = experiments.evaluate_table(
 ("code", """print(experiments.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
 paper = report.paper_table("atent_table3")
 print("\\ncited from the paper (not reproduced here):")
-print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ("nbval-check-output",)),
+print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ()),
 ("md", """### Is ATENT among the two best defenses here?
 The paper's claim (Table 3): ℓ∞-ATENT is consistently among the top two under every attack.""", ()),
 ("code", """for line in experiments.compare_rows(ours, ["atent_linf"], "at_pgd") + \\
         experiments.compare_rows(ours, ["atent_linf"], "trades") + \\
         experiments.compare_rows(ours, ["atent_linf"], "mart"):
-    print(line)""", ("nbval-check-output",)),
+    print(line)""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/table3_cifar10_linf", scale, table3=ours)""", ("nbval-check-output",)),
 ]

@@ -27,12 +27,16 @@ report.write_table(ours, paths.figures_dir(scale, "atent") / "table4_cifar10_l2"
 print(note)
 print(report.to_markdown(ours))
 print("\\npaper (CIFAR-10; radii 0.5 and 1):")
-print(report.to_markdown(report.paper_table("atent_table4")))""", ("nbval-check-output",)),
+print(report.to_markdown(report.paper_table("atent_table4")))""", ()),
 ("md", """### Does ℓ2-ATENT match ℓ2 PGD-AT here?
 The paper's claim (Table 4): ℓ2-ATENT (ResNet-20) is within 1.6 pp of PGD-AT (WRN28-4) at ε2 = 0.5 and better at
 ε2 = 1.""", ()),
 ("code", """r = ours.set_index("model")
 for col in r.columns[1:-1]:
     print(f"{col}: atent_l2 {r.loc['atent_l2', col]:.1f} % vs at_pgd {r.loc['at_pgd', col]:.1f} % "
-          f"({r.loc['atent_l2', col] - r.loc['at_pgd', col]:+.1f} pp)")""", ("nbval-check-output",)),
+          f"({r.loc['atent_l2', col] - r.loc['at_pgd', col]:+.1f} pp)")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/table4_cifar10_l2", scale, table4=ours)""", ("nbval-check-output",)),
 ]

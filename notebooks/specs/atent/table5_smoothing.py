@@ -32,11 +32,15 @@ print(f"largest certifiable radius with n = {n}: {smoothing.max_radius(sigma, n)
 print(report.to_markdown(table))
 paper = report.paper_table("atent_table5")
 print("\\ncited from the paper (not reproduced here):")
-print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ("nbval-check-output",)),
+print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ()),
 ("md", """### Is ATENT's certificate competitive with TRADES'?
 The paper's claim (Table 5): ℓ2-ATENT, unmodified, certifies a little less than TRADES smoothing on ResNet-20
 (55.4 vs 58.1 % at radius 0.435).""", ()),
 ("code", """r = ours.set_index("model")["r=0.435"]
 print(f"certified accuracy at r = 0.435: atent_l2 {r['atent_l2']:.1f} % vs trades {r['trades']:.1f} %")""",
- ("nbval-check-output",)),
+ ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/table5_smoothing", scale, table5=ours)""", ("nbval-check-output",)),
 ]

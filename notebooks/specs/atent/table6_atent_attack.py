@@ -31,11 +31,15 @@ report.write_table(ours, paths.figures_dir(scale, "atent") / "table6_atent_attac
 print(note)
 print(report.to_markdown(ours))
 print("\\npaper (CIFAR-10, WRN-34-10, ε = 8/255; radii 2, 4, 8, 12 /255):")
-print(report.to_markdown(report.paper_table("atent_table6")))""", ("nbval-check-output",)),
+print(report.to_markdown(report.paper_table("atent_table6")))""", ()),
 ("md", """### Is the Langevin sampler as strong an attack as PGD?
 The paper's reading (Table 6): ATENT-20 is about as strong as PGD-20 at small radii and weaker at large ones.""", ()),
 ("code", """r = ours.set_index("attack")
 for col in r.columns:
     d = r.loc["ATENT-20", col] - r.loc["PGD-20", col]
-    print(f"{col}: ATENT-20 leaves {d:+.1f} pp more accuracy than PGD-20")""", ("nbval-check-output",)),
+    print(f"{col}: ATENT-20 leaves {d:+.1f} pp more accuracy than PGD-20")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atent/table6_atent_attack", scale, table6=ours)""", ("nbval-check-output",)),
 ]

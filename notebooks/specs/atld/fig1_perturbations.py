@@ -36,7 +36,7 @@ note = f"toy 2-D reconstruction ({scale} scale): moons in the unit square, {cfg.
 files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig1_perturbations",
                            title="ATLD Fig. 1: the clean model on perturbed points", note=note, floatfmt=".3f")
 print(note)
-print(report.to_markdown(stats, ".3f"))""", ("nbval-check-output",)),
+print(report.to_markdown(stats, ".3f"))""", ()),
 ("code", """fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
 toy2d.plot_boundary(axes[0], model)
 toy2d.plot_points(axes[0], x, y)
@@ -48,4 +48,8 @@ for ax, (k, title) in zip(axes[1:], [("PGD", "(b) PGD"), ("FS", "(c) Feature Sca
 fig.suptitle(f"ATLD Fig. 1 ({scale} scale): perturbations of the same points; boundary of the clean-trained model")
 fig.tight_layout()
 files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig1_perturbations")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/fig1_perturbations", scale, stats=stats)""", ("nbval-check-output",)),
 ]

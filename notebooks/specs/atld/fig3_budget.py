@@ -25,7 +25,7 @@ wide.columns = [c if isinstance(c, str) else f"eps={c:.3g}" for c in wide.column
 note = f"{scale} scale; accuracy in % on {int(sweep['n'].iloc[0])} test examples"
 files = report.write_table(wide, paths.figures_dir(scale, "atld") / "fig3_budget", title="ATLD Fig. 3: accuracy vs ε", note=note)
 print(note)
-print(report.to_markdown(wide))""", ('nbval-check-output',)),
+print(report.to_markdown(wide))""", ()),
 ("code", """fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
 for ax, attack in zip(axes, ["PGD-20", "CW-20"]):
     sub = sweep[sweep["attack"] == attack]
@@ -37,4 +37,8 @@ axes[0].set_ylabel("accuracy (%)")
 axes[1].legend(fontsize=8)
 fig.tight_layout()
 files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig3_budget")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/fig3_budget", scale, sweep=sweep)""", ("nbval-check-output",)),
 ]

@@ -29,7 +29,7 @@ note = f"toy 2-D reconstruction ({scale} scale): moons in the unit square, {cfg.
 files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig4_boundaries",
                            title="ATLD Fig. 4: models after each training method", note=note, floatfmt=".2f")
 print(note)
-print(report.to_markdown(stats))""", ("nbval-check-output",)),
+print(report.to_markdown(stats))""", ()),
 ("code", """fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
 titles = {"standard": "(a) original", "at_pgd": "(b) adversarial training (PGD)",
           "feature_scattering": "(c) Feature Scattering", "atld": "(d) ATLD (ours)"}
@@ -42,4 +42,8 @@ for ax, (m, (model, run, splits)) in zip(axes, trained.items()):
 fig.suptitle(f"ATLD Fig. 4 ({scale} scale): decision boundaries after training (grey: the clean model's)")
 fig.tight_layout()
 files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig4_boundaries")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/fig4_boundaries", scale, stats=stats)""", ("nbval-check-output",)),
 ]

@@ -31,7 +31,7 @@ note = f"toy 2-D reconstruction ({scale} scale): moons in the unit square, ATLD-
 files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig6_imt", title="ATLD Fig. 6: IMT on the toy ATLD model",
                            note=note, floatfmt=".3f")
 print(note)
-print(report.to_markdown(stats, ".3f"))""", ("nbval-check-output",)),
+print(report.to_markdown(stats, ".3f"))""", ()),
 ("code", """fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
 for ax, (k, title) in zip(axes, [("clean", "(a) clean data"), ("PGD", "(b) perturbed by PGD"),
                                  ("IMT", "(c) adjusted by ATLD-IMT")]):
@@ -41,4 +41,8 @@ for ax, (k, title) in zip(axes, [("clean", "(a) clean data"), ("PGD", "(b) pertu
 fig.suptitle(f"ATLD Fig. 6 ({scale} scale): the ATLD model's boundary in every panel")
 fig.tight_layout()
 files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig6_imt")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/fig6_imt", scale, stats=stats)""", ("nbval-check-output",)),
 ]

@@ -36,7 +36,7 @@ note = f"toy 2-D reconstruction ({scale} scale): moons in the unit square, clean
 files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig7_fields", title="ATLD Fig. 7: perturbation directions vs the boundary",
                            note=note, floatfmt=".3f")
 print(note)
-print(report.to_markdown(stats, ".3f"))""", ("nbval-check-output",)),
+print(report.to_markdown(stats, ".3f"))""", ()),
 ("code", """fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
 for ax, (k, title) in zip(axes, [("PGD", "(a) adversarial training by PGD"), ("FS", "(b) Feature Scattering"),
                                  ("ATLD", "(c) ATLD (ours)")]):
@@ -47,4 +47,8 @@ for ax, (k, title) in zip(axes, [("PGD", "(a) adversarial training by PGD"), ("F
 fig.suptitle(f"ATLD Fig. 7 ({scale} scale): perturbation directions; boundary of the clean-trained model")
 fig.tight_layout()
 files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig7_fields")""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/fig7_fields", scale, stats=stats)""", ("nbval-check-output",)),
 ]

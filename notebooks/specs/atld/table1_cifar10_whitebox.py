@@ -37,10 +37,14 @@ files = report.write_table(table, paths.figures_dir(scale, "atld") / "table1", t
 print(note)
 print(report.to_markdown(table))
 if info["missing"]:
-    print("not yet implemented (rows left out):", ", ".join(info["missing"]))""", ("nbval-check-output",)),
+    print("not yet implemented (rows left out):", ", ".join(info["missing"]))""", ()),
 ("md", """### How much of IMT's gain survives an attack that knows about IMT?
 Feature Scattering's history (60.6 % under CW-100, 36.6 % under AutoAttack; ATLD Table 4) suggests that part of a
 gain measured with non-adaptive attacks can vanish. `A_rob` is the per-example worst case over the attack columns.""", ()),
 ("code", """for line in atld_experiments.imt_gain(ours):
-    print(line)""", ("nbval-check-output",)),
+    print(line)""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/table1_cifar10_whitebox", scale, table1=ours)""", ("nbval-check-output",)),
 ]

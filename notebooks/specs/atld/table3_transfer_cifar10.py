@@ -21,5 +21,9 @@ note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["p
                      extra=f"model {info['model']}; {int(df['n'].iloc[0])} test examples; columns = source model / attack")
 files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table3', title=experiments.table('atld-table3').title, note=note)
 print(note)
-print(report.to_markdown(table))""", ('nbval-check-output',)),
+print(report.to_markdown(table))""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/table3_transfer_cifar10", scale, table3=results["atld-table3"][0])""", ("nbval-check-output",)),
 ]

@@ -30,5 +30,9 @@ files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table4', t
 print(note)
 print(report.to_markdown(table))
 for line in atld_experiments.imt_gain(ours):
-    print(line)""", ('nbval-check-output',)),
+    print(line)""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/table4_autoattack_cifar10", scale, table4=results["atld-table4"][0])""", ("nbval-check-output",)),
 ]

@@ -21,12 +21,16 @@ note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["p
                      extra=f"model {info['model']}; {int(df['n'].iloc[0])} test examples; columns = source model / attack")
 files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table6_svhn', title=experiments.table('atld-table6-svhn').title, note=note)
 print(note)
-print(report.to_markdown(table))""", ('nbval-check-output',)),
+print(report.to_markdown(table))""", ()),
 ("code", """df, info = results['atld-table6-cifar100']
 table = atld_experiments.transfer_beside_paper('atld-table6-cifar100', df, info)
 note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
                      extra=f"model {info['model']}; {int(df['n'].iloc[0])} test examples; columns = source model / attack")
 files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table6_cifar100', title=experiments.table('atld-table6-cifar100').title, note=note)
 print(note)
-print(report.to_markdown(table))""", ('nbval-check-output',)),
+print(report.to_markdown(table))""", ()),
+("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
+("code", """from advdist import goldens
+
+goldens.check("atld/table6_transfer_svhn_cifar100", scale, **{k.removeprefix("atld-").replace("-", "_"): r[0] for k, r in results.items()})""", ("nbval-check-output",)),
 ]
