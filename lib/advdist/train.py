@@ -7,6 +7,11 @@ exact resume: all randomness of epoch ``e`` (shuffling, augmentation, dropout, t
 sampling) is drawn from seeds derived from ``(seed, e)``, so a run killed and restarted ends with
 the same weights as one that never stopped (same device and thread count).
 
+A non-finite training loss (checked on the ``loss.item()`` the loop reads anyway), or non-finite weights or
+logged values at the end of an epoch, stop training at once with :class:`NonFiniteLoss` (one line: run, epoch,
+batch, lr, ε); the run is marked ``"failed"`` and no model is stored (``advdist.store.get_or_train``). An
+unreadable ``checkpoint.pt`` is moved aside to ``checkpoint.pt.corrupt`` and training starts from scratch.
+
 Launched by ``torchrun --nproc_per_node=N -m advdist.train ...`` the loop trains data-parallel
 (:mod:`advdist.distributed`): each global batch of ``cfg.batch_size`` is shuffled and augmented identically on
 every rank and split into N shards, gradients are averaged over ranks, the methods' own randomness is seeded
@@ -16,6 +21,8 @@ per rank, and rank 0 alone logs and writes the run folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import platform
 import sys
@@ -31,6 +38,14 @@ from torch import nn
 from advdist import __version__, data, distributed, methods, models
 from advdist.attacks.core import fast_input_grad
 from advdist.config import SCALES, SETTINGS, ConfigError, TrainConfig, resolve
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training diverged (non-finite loss, weights or logged value), now or in an earlier attempt at the same run.
+    One line: the run (name and folder), epoch and batch, lr and ε. The run folder is marked ``"failed"``
+    (``reason``, ``last_finite_epoch``: the epoch of the ``checkpoint.pt`` kept, 0 for none) and holds no
+    ``model.pt``; ``get_or_train`` of the same config raises again instead of returning a model or retraining.
+    Retry with another lr/ε (a new run), or delete the run folder."""
 
 
 @dataclass
@@ -119,7 +134,8 @@ def _progress(iterable, total: int, desc: str, enabled: bool):
 
 def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None) -> nn.Module:
     """Train (or resume) ``cfg`` into ``run`` (an ``advdist.store.Run``) and return the model."""
-    from advdist.store import atomic_torch_save, atomic_write_json, atomic_write_text, code_version, write_config
+    from advdist.store import (UnreadableRunFile, atomic_torch_save, atomic_write_json, atomic_write_text, code_version,
+                               read_torch, write_config)
 
     rt = runtime or Runtime()
     check_runtime(rt)
@@ -154,8 +170,8 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
     ckpt_path = run.path / "checkpoint.pt"
     rows: list[dict[str, Any]] = []
     start_epoch = 1
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+    ckpt = _read_checkpoint(cfg, run, device, dist.main)
+    if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         method.load_state_dict(ckpt["method"])
@@ -180,6 +196,21 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
         x_train, y_train = x_train.to(device), y_train.to(device)
     n = len(y_train)
     amp = torch.autocast(device.type, dtype=torch.bfloat16) if cfg.amp else None
+    last_finite = start_epoch - 1  # the epoch checkpoint.pt holds (0: none)
+
+    def diverged(what: str, epoch: int, where: str = "") -> NonFiniteLoss:
+        """Mark the run failed (rank 0 writes) and return the one-line error to raise."""
+        reason = f"{what} at epoch {epoch}/{cfg.epochs}{where} (lr {lr_at(cfg, epoch):g}, eps {cfg.eps:g})"
+        if dist.main:
+            with contextlib.suppress(FileNotFoundError):
+                (run.path / "model.pt").unlink()
+            meta.update(status="failed", reason=reason, last_finite_epoch=last_finite,
+                        failed=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            atomic_write_json(run.path / "meta.json", meta)
+        dist.close()
+        kept = f"checkpoint.pt of epoch {last_finite} kept" if last_finite else "no checkpoint"
+        return NonFiniteLoss(f"{cfg.name} diverged: {reason}; learning rate too high (or eps)? "
+                             f"run {run.path} marked failed, no model.pt, {kept}")
 
     for epoch in range(start_epoch, cfg.epochs + 1):
         t0 = time.perf_counter()
@@ -192,7 +223,7 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
         perm = torch.randperm(n, generator=gen, device=x_train.device)
         model.train()
         sums: dict[str, float] = {}
-        seen = 0
+        seen, first_bad = 0, ""
         batches = range(0, n, cfg.batch_size)
         bar = _progress(batches, len(batches), f"{cfg.name} epoch {epoch}/{cfg.epochs}", rt.progress and dist.main)
         for i in bar:
@@ -217,15 +248,24 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
             dist.average_gradients(model)
             opt.step()
             seen += b
-            for k, v in {"train_loss": loss.item(), **logs}.items():
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):  # one rank alone must not stop (the others would wait): epoch end
+                where = f", batch {i // cfg.batch_size + 1}/{len(batches)}"
+                if dist.world == 1:
+                    raise diverged(f"train_loss {loss_value}", epoch, where)
+                first_bad = first_bad or where
+            for k, v in {"train_loss": loss_value, **logs}.items():
                 sums[k] = sums.get(k, 0.0) + float(v) * b
             if rt.progress and hasattr(bar, "set_postfix") and seen:
                 bar.set_postfix(loss=f"{sums['train_loss'] / seen:.3f}", refresh=False)
         if dist.world > 1:  # the log's means over the global batches
             sums = dist.sum({**sums, " seen": seen})
             seen = sums.pop(" seen")
-            if not dist.main:
-                continue
+        bad = [k for k, v in sums.items() if not math.isfinite(v)]  # the same sums and weights on every rank
+        if bad or not _finite(model):
+            raise diverged(f"{bad[0]} {sums[bad[0]]}" if bad else "non-finite weights", epoch, first_bad)
+        if not dist.main:
+            continue
         row = {"epoch": epoch, "lr": lr, **{k: v / seen for k, v in sums.items()}}
         row["test_acc"] = accuracy(model, splits.x_test, splits.y_test, device=device)
         row["time_s"] = time.perf_counter() - t0
@@ -233,16 +273,24 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
             row["test_rob_acc"] = early_stop_accuracy(cfg, model, splits, device)
             if row["test_rob_acc"] > max((r.get("test_rob_acc", -1.0) for r in rows), default=-1.0):
                 atomic_torch_save({"model": model.state_dict(), "epoch": epoch}, run.path / "model_best.pt")
+        bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            raise diverged(f"{bad[0]} {row[bad[0]]}", epoch)
         rows.append(row)
         atomic_torch_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                            "method": method.state_dict(), "epoch": epoch, "rows": rows}, ckpt_path)
+        last_finite = epoch
         _write_log(run.path / "log.csv", rows, atomic_write_text)
         if rt.progress:
             extra = " ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "time_s"))
             print(f"{cfg.name} epoch {epoch}/{cfg.epochs} lr {lr:g} {extra} ({row['time_s']:.1f} s)", flush=True)
 
     if cfg.early_stop and dist.main:  # Rice et al. (2020): the released model is the best robust epoch's
-        best = torch.load(run.path / "model_best.pt", map_location=device, weights_only=True)
+        try:
+            best = read_torch(run.path / "model_best.pt", map_location=device, keys=("model", "epoch"))
+        except (FileNotFoundError, UnreadableRunFile) as e:
+            raise UnreadableRunFile(f"{e}; the best epoch of {cfg.name} is lost: delete {run.path} to retrain",
+                                    problem=getattr(e, "problem", None)) from None
         model.load_state_dict(best["model"])
         meta["best_epoch"] = best["epoch"]
     if dist.main:
@@ -253,6 +301,38 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
     dist.barrier()  # the other ranks return once rank 0's model.pt is written
     dist.close()
     return model.eval()
+
+
+@torch.no_grad()
+def _finite(model: nn.Module) -> bool:
+    """All weights and buffers finite (one device sync)."""
+    ts = [t.isfinite().all() for t in model.state_dict().values() if t.is_floating_point()]
+    return bool(torch.stack(ts).all()) if ts else True
+
+
+def _read_checkpoint(cfg: TrainConfig, run, device: torch.device, main: bool) -> dict[str, Any] | None:
+    """The run's checkpoint.pt to resume from, or None: absent, or unreadable (rank 0 moves it aside to
+    ``checkpoint.pt.corrupt`` with a warning line; training starts from scratch). An early-stopped run also needs
+    its ``model_best.pt`` of the epochs so far; unreadable, it is lost and the run starts from scratch too."""
+    from advdist.store import UnreadableRunFile, read_torch, warn
+
+    path = run.path / "checkpoint.pt"
+    if not path.exists():
+        return None
+    try:
+        ckpt = read_torch(path, map_location=device, weights_only=False,
+                          keys=("model", "optimizer", "method", "epoch", "rows"))
+        if cfg.early_stop and ckpt["rows"]:
+            read_torch(run.path / "model_best.pt", map_location="cpu", keys=("model", "epoch"))
+        return ckpt
+    except (FileNotFoundError, UnreadableRunFile) as e:
+        if not path.exists():  # rank 0 moved it aside meanwhile
+            return None
+        if main:
+            os.replace(path, path.with_name("checkpoint.pt.corrupt"))
+            reason = f"{e}" if isinstance(e, UnreadableRunFile) else f"{e.filename}: absent"
+            warn(f"{reason}; moved checkpoint.pt aside to checkpoint.pt.corrupt, training {cfg.name} from scratch")
+        return None
 
 
 EARLY_STOP_N = 1000
@@ -338,7 +418,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from advdist.data import DatasetNotFound
-    from advdist.store import get_or_train
+    from advdist.store import UnreadableRunFile, get_or_train
+    from advdist.train import NonFiniteLoss  # the class get_or_train raises, also under ``python -m`` (``__main__``)
 
     try:
         cfg = resolve(args.scale, args.setting, method=args.method, dataset=args.dataset, model=args.model,
@@ -353,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         model, run = get_or_train(cfg, device=args.device, threads=args.threads, progress=not args.no_progress,
                                   compile=args.compile or False, deterministic=not args.nondeterministic,
                                   channels_last=args.channels_last, fast_grad=args.fast_grad)
-    except DatasetNotFound as e:
+    except (DatasetNotFound, NonFiniteLoss, UnreadableRunFile) as e:
         print(f"advdist.train: error: {e}", file=sys.stderr)
         return 1
     final = run.meta.get("final", {})
