@@ -40,7 +40,7 @@ REL_FLOOR = 0.05
 ABS_FLOOR = 1e-6
 GOLDENS = paths.ROOT / "tests" / "goldens"
 #: numeric columns that are not accuracies even in a table with an A_rob column
-NOT_ACCURACY = ("n", "eps", "lam", "step", "epoch", "time", "seed")
+NOT_ACCURACY = ("n", "eps", "ε", "lam", "λ", "step", "epoch", "time", "seed", "entropy", "sigma", "σ", "loss")
 
 
 def golden_path(item: str) -> Path:
@@ -200,7 +200,8 @@ def report(item: str, scale: str, **results: Any) -> list[str]:
     else:
         gp = golden_path(item)
         if not gp.exists():
-            lines.append(f"NO STORED SMOKE RESULTS: {gp.relative_to(paths.ROOT)} is missing (run `make golden`)")
+            shown = gp.relative_to(paths.ROOT) if gp.is_relative_to(paths.ROOT) else gp
+            lines.append(f"NO STORED SMOKE RESULTS: {shown} is missing (run `make golden`)")
         else:
             golden = json.loads(gp.read_text())
             diff = [f"{n}: structure {structure.get(n)} differs from stored {s}"
