@@ -1,6 +1,6 @@
 """Regenerate notebooks/ from notebooks/specs/ and the stored smoke results that nbval's checks compare against.
 
-    python tools/golden.py [--envs native,1thread,avx2,lowest] [--skip-measure] [notebooks/specs/adt/table1_cifar10_whitebox.py ...]
+    python tools/golden.py [--envs native,1thread,avx2,lowest] [--skip-measure | --combine-only] [notebooks/specs/...py ...]
 
 1. **Measure** (skipped with ``--skip-measure``): each notebook is executed by papermill at its defaults
    (``scale = "smoke"``) once per floating-point environment of :data:`ENVS`, each environment with its own fresh
@@ -131,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("specs", nargs="*", type=Path)
     p.add_argument("--envs", default=",".join(ENVS))
     p.add_argument("--skip-measure", action="store_true", help="combine the existing records and store notebooks")
+    p.add_argument("--combine-only", action="store_true", help="only recompute tests/goldens/ from the records")
     p.add_argument("--runs-root", type=Path, default=None, help="where the per-environment run stores go (default: a "
                    "temporary folder, removed at the end)")
     args = p.parse_args(argv)
@@ -140,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown environment(s) {sorted(unknown)}; valid: {', '.join(ENVS)}")
     checked = [s for s in specs if any("goldens.check" in c[1] for c in runpy.run_path(str(s))["CELLS"])]
-    for s in specs:
-        write_notebook(s)
-    if not args.skip_measure:
+    if not args.combine_only:
+        for s in specs:
+            write_notebook(s)
+    if not (args.skip_measure or args.combine_only):
         with tempfile.TemporaryDirectory(dir=args.runs_root) as runs_root:
             one = [e for e in envs if ENVS[e].get("OMP_NUM_THREADS") == "1"]
             many = [e for e in envs if e not in one]
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                 measure(e, checked, Path(runs_root))
     for s in checked:
         print("golden:", combine(s, envs).relative_to(ROOT), flush=True)
+    if args.combine_only:
+        return 0
     for s in specs:
         print("golden:", store_notebook(s).relative_to(ROOT), flush=True)
     return 0

@@ -18,7 +18,9 @@ retrained there. Per column (a column of one table, or one dict of results), the
     tol = max(SAFETY · spread, REL_FLOOR · max |value|, ABS_FLOOR)
 
 where ``spread`` is the largest max-min over the environments of any number in the column. Integer columns
-(counts) must match exactly. The numbers, spreads and environments are in the JSON file.
+(counts) must match exactly. The numbers, spreads and environments are in the JSON file. SAFETY = 3, not 2: ``make
+test-portable``'s environment (lowest ATen ISA, oneDNN/MKL at AVX2, 2 threads), which is not among the measured ones,
+moved the toy ATLD model's IMT margin (ATLD Fig. 6) by 2.02 times the spread measured over the four.
 
 At ``mini`` and ``paper`` scale there is no stored reference: :func:`check` checks structure-free invariants only and
 says so. ``ADVDIST_GOLDEN_RECORD=<dir>`` makes :func:`check` write what it sees to ``<dir>/<item>.json`` instead
@@ -35,7 +37,7 @@ from typing import Any, Mapping
 
 from advdist import paths
 
-SAFETY = 2.0
+SAFETY = 3.0
 REL_FLOOR = 0.05
 ABS_FLOOR = 1e-6
 GOLDENS = paths.ROOT / "tests" / "goldens"
