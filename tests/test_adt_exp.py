@@ -338,9 +338,9 @@ def test_adt_exp_is_more_robust_than_standard(splits, trained):
         x_adv = pgd(model, x, y, eps=EPS, alpha=0.05, steps=10)
         with torch.no_grad():
             robust[m] = (model(x_adv).argmax(1) == y).float().mean().item()
-    # measured at seeds 0/1/2: +0.13/+0.10/+0.14 (paper entropy; the code's per-coordinate entropy gives ≈ +0.2:
-    # a less diffuse distribution, see test_paper_entropy_is_more_diffuse_than_code)
-    assert robust["adt_exp"] > robust["standard"] + 0.07, robust
+    # measured at seeds 0/1/2: +0.21/+0.15/+0.17 with the default (per-coordinate mean) entropy; the summed
+    # Eq. 11 gave +0.13/+0.10/+0.14 (a more diffuse distribution, test_summed_entropy_is_more_diffuse_than_the_mean)
+    assert robust["adt_exp"] > robust["standard"] + 0.1, robust
     log = trained["adt_exp"][1].log
     assert {"train_adv_acc", "entropy", "sigma"} <= set(log.columns)
     # differential entropy of a density on [−ε, ε] is at most log 2ε (uniform); the samples are adversarial
