@@ -196,6 +196,17 @@ def test_lambda_sweep_shares_the_default_run_and_reports_entropy(runs_dir, monke
     cfg = experiments.table("adt-table1").config("adt_expam", "smoke")
     splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test)
     assert store.run_for(cfg, splits.fingerprint).done
+    curves = experiments.learning_curves("adt-table1", scale="smoke", rows=["adt_expam", "standard"])
+    assert curves["model"].tolist() == ["adt_expam"] and curves["epoch"].tolist() == [1]  # standard: not trained
+    assert 0 <= curves["test_acc"].item() <= 100 and 0 <= curves["train_adv_acc"].item() <= 100
+    from advdist import plots
+    from advdist.samplers import max_entropy
+
+    fig = plots.lambda_sweep(df, ("FGSM",), h_max=max_entropy(0.1)[0])
+    acc_ax, ent_ax = fig.axes
+    assert len(acc_ax.lines) == 2 * 3 and len(ent_ax.lines) == 2 + 1  # (A_nat, FGSM, A_rob) x 2 forms; 2 + max line
+    assert [ln.get_linestyle() for ln in ent_ax.lines[:2]] == ["-", "--"]
+    assert len(plots.learning_curves(curves).axes[0].lines) == 1
     times = experiments.train_times("adt-table1", scale="smoke", rows=["adt_expam", "standard"])
     assert list(times["model"]) == ["adt_expam"]  # standard was never trained in this store: left out
     assert (times["s/epoch"] > 0).all() and (times["img/s"] > 0).all()

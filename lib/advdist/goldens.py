@@ -40,7 +40,7 @@ REL_FLOOR = 0.05
 ABS_FLOOR = 1e-6
 GOLDENS = paths.ROOT / "tests" / "goldens"
 #: numeric columns that are not accuracies even in a table with an A_rob column
-NOT_ACCURACY = ("n", "eps", "lam", "step", "epoch", "time", "seed")
+NOT_ACCURACY = ("n", "eps", "lam", "step", "epoch", "time", "seed", "entropy", "sigma")  # Fig. 5: nats, σ
 
 
 def golden_path(item: str) -> Path:
