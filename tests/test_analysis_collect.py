@@ -86,11 +86,13 @@ def test_pgd_restarts_collapse_on_a_linear_model_but_distribution_samples_do_not
 
 
 def test_explicit_distribution_samples_use_adt_exp_training_inner_loop():
-    """Defaults = the adt_exp method's inner loop (T = 7, k = 5, lr 0.3, betas 0, λ = 0.01, paper entropy):
-    same RNG state ⇒ the same samples as fit_explicit with those values + sample_adversarial."""
+    """Defaults = the adt_exp method's inner loop (T = 7, k = 5, lr 0.3, betas 0, λ = 0.01, entropy averaged per
+    coordinate, cumulative gradients): same RNG state ⇒ the same samples as fit_explicit with those values +
+    sample_adversarial."""
     kw = collect.explicit_fit_defaults()
-    assert (kw["steps"], kw["k"], kw["lr"], kw["betas"], kw["lam"], kw["entropy"]) == (7, 5, 0.3, (0.0, 0.0), 0.01,
-                                                                                        "paper")
+    assert (kw["steps"], kw["k"], kw["lr"], kw["betas"], kw["lam"], kw["entropy"], kw["cumulative_grad"]) == \
+        (7, 5, 0.3, (0.0, 0.0), 0.01, "mean", True)
+    assert collect.FIG1_VARIANTS["ADT_EXP (literal Eq. 11)"] == {"entropy": "sum", "cumulative_grad": False}
     net, (x, y) = _mlp(), _data()
     torch.manual_seed(5)
     got = collect.explicit_distribution_samples(net, x, y, eps=EPS, n=6)

@@ -150,8 +150,13 @@ def test_attack_settings_follow_the_paper():
     assert (exp.kwargs["steps"], exp.kwargs["k"], exp.kwargs["n_samples"]) == (20, 10, 100)
     assert exp.kwargs["lr"] == 0.3 and tuple(exp.kwargs["betas"]) == (0.0, 0.0)
     assert exp.eps == pytest.approx(8 / 255)
-    assert exp.kwargs["entropy"] == "code" and exp.kwargs["lam"] == 0.01  # the authors' per-coordinate mean
-    assert da.attack_setting(da.EXP_PAPER_FORM, scale="paper").kwargs == {**exp.kwargs, "entropy": "paper"}
+    # the authors' per-coordinate mean with cumulative gradients = ADT_EXP's training defaults (one convention)
+    from advdist.methods.adt_exp import ADTExp
+    assert exp.kwargs["lam"] == 0.01
+    assert {k: exp.kwargs[k] for k in ("entropy", "cumulative_grad")} == \
+        {k: ADTExp.defaults[k] for k in ("entropy", "cumulative_grad")} == {"entropy": "mean", "cumulative_grad": True}
+    literal = da.attack_setting(da.EXP_LITERAL, scale="paper").kwargs
+    assert literal == {**exp.kwargs, "entropy": "sum", "cumulative_grad": False}
     pgd = da.attack_setting("PGD-20", scale="paper", dataset="cifar10")
     assert pgd.fn == "pgd" and pgd.kwargs["steps"] == 20
     gen = da.attack_setting("IMP-AM", scale="mini")
@@ -165,17 +170,17 @@ def test_attack_settings_follow_the_paper():
     assert mk["width"] == 8  # the mini attack generator
     smoke = da.attack_setting("EXP-AM", scale="smoke").kwargs["method_kwargs"]
     train_kw = config.resolve("smoke", da.SETTING, method="adt_expam").method_kwargs
-    assert smoke == {**train_kw, **da.attack_objective("adt_expam")} and smoke["entropy"] == "code"
+    assert smoke == {**train_kw, **da.attack_objective("adt_expam")} and smoke["entropy"] == "mean"
     methods.build("adt_impam", config.resolve("mini", da.SETTING, method="adt_impam", method_kwargs=mk),
                   models.build("mini-cnn", 10, 1))  # the options are valid
     assert da.attack_setting("EXP-AM", scale="paper").kwargs["batch_size"] == 64  # the official attack scripts
-    with pytest.raises(ValueError, match="valid: PGD-20, EXP, EXP-AM, IMP-AM, EXP \\(paper-form H\\)"):
+    with pytest.raises(ValueError, match="valid: PGD-20, EXP, EXP-AM, IMP-AM, EXP \\(literal Eq. 11\\)"):
         da.attack_setting("FGSM", scale="mini")
 
 
 def test_missing_generator_methods_drop_their_columns_and_rows(monkeypatch):
     monkeypatch.setattr(methods, "names", lambda: ["at_pgd", "standard"])
-    assert da.available_columns() == (["PGD-20", "EXP", da.EXP_PAPER_FORM], ["EXP-AM", "IMP-AM"])
+    assert da.available_columns() == (["PGD-20", "EXP", da.EXP_LITERAL], ["EXP-AM", "IMP-AM"])
     assert da._split_rows(None, da.ROWS, "x") == (["standard", "at_pgd"], ["adt_exp", "adt_expam", "adt_impam"])
     with pytest.raises(ValueError, match="unknown"):
         da.available_columns(["MIM"])
@@ -199,7 +204,7 @@ def test_distribution_attack_in_the_robustness_matrix(digits, mlp):
 # ------------------------------------------------------------------------------------------------ Table 4 loop
 def test_evaluate_table4_smoke(runs_dir):
     ours, skipped, mats, info = da.evaluate_table4(scale="smoke", rows=["standard"], n_eval=30, progress=False)
-    assert list(ours.columns) == ["model", "A_nat", "PGD-20", "EXP", "EXP-AM", "IMP-AM", da.EXP_PAPER_FORM, "n"]
+    assert list(ours.columns) == ["model", "A_nat", "PGD-20", "EXP", "EXP-AM", "IMP-AM", da.EXP_LITERAL, "n"]
     assert ours["model"].tolist() == ["standard"] and ours["n"].tolist() == [30]
     assert skipped == {"rows": [], "columns": []}
     assert info["dataset"] == "digits" and info["paper_dataset"] == "cifar10"

@@ -54,15 +54,29 @@ def test_paper_settings_of_the_extra_adt_tables():
     assert a.hash() == b.hash()
 
 
-def test_official_rows_carry_the_official_options():
+def test_literal_rows_carry_the_summed_form_and_the_default_rows_say_their_normalisation():
+    from advdist.methods.adt_exp import ADTExp
+    from advdist.methods.adt_expam import ADTExpAM
+    from advdist.methods.adt_impam import ADTImpAM
+
     spec = experiments.table("adt-table1")
-    assert [r.label for r in spec.rows].count("adt_exp (code)") == 0  # optional: not run by default
-    exp = spec.config("adt_exp (code)", "smoke")
-    assert exp.method_kwargs["entropy"] == "code" and exp.method_kwargs["cumulative_grad"] is True
-    imp = spec.config("adt_impam (code)", "smoke")
-    assert imp.method_kwargs["hinge"] == 0.9 and imp.method_kwargs["lam"] == 1.0
+    labels = [r.label for r in spec.rows]
+    assert "adt_exp (literal Eq. 11)" not in labels  # optional: not run by default
+    exp = spec.config("adt_exp (literal Eq. 11)", "smoke")
+    assert exp.method_kwargs["entropy"] == "sum" and exp.method_kwargs["cumulative_grad"] is False
+    assert spec.config("adt_expam (literal Eq. 11)", "smoke").method_kwargs["entropy"] == "sum"
+    imp = spec.config("adt_impam (literal Eq. A.3)", "smoke").method_kwargs
+    assert imp["hinge"] is None and imp["lam"] == 0.01 and imp["logq"] == "sum" and imp["q_param"] == "std"
+    # the default rows train with the methods' defaults = the official code's normalisation, and say so
+    assert ADTExp.defaults["entropy"] == "mean" and ADTExp.defaults["cumulative_grad"] is True
+    assert ADTExpAM.defaults["entropy"] == "mean"
+    assert (ADTImpAM.defaults["lam"], ADTImpAM.defaults["hinge"], ADTImpAM.defaults["logq"]) == (1.0, 0.9, "mean")
+    for m in ("adt_exp", "adt_expam", "adt_impam"):
+        assert "entropy" not in spec.config(m, "smoke").method_kwargs
+        assert spec.row(m).note.startswith("default (official code)")
+        assert [r for r in spec.all_rows if r.method == m and r.note.startswith("literal Eq.")]
     with pytest.raises(ValueError, match="unknown row"):
-        spec.row("adt_exp (paper)")
+        spec.row("adt_exp (code)")
 
 
 def test_early_stop_field_keeps_old_run_keys():
@@ -169,12 +183,30 @@ def test_lambda_sweep_shares_the_default_run_and_reports_entropy(runs_dir, monke
     # tiny and fast: two λ values, one epoch, the scale's width-8 generator
     monkeypatch.setitem(config.SCALE_OVERRIDES["smoke"], "adt-cifar10", dict(FAST))
     df = experiments.lambda_sweep((0.0, 0.01), scale="smoke", attacks=("FGSM",), n_eval=40, progress=False)
-    assert list(df["lam"]) == [0.0, 0.01] and df["entropy"].notna().all()
+    assert list(df["form"]) == ["mean", "mean", "sum", "sum"] and list(df["lam"]) == [0.0, 0.01] * 2
+    assert df["entropy"].notna().all() and (df["sigma"] > 0).all()
     assert {"A_nat", "FGSM", "A_rob"} <= set(df.columns)
+    # λ = 0 does not depend on the form: one run, the same row in both curves; λ = 0.01 differs by form
+    num = ["A_nat", "FGSM", "A_rob", "entropy", "sigma"]
+    assert df.loc[0, num].tolist() == df.loc[2, num].tolist()
+    assert df.loc[3, "entropy"] > df.loc[1, "entropy"]  # the summed form weighs the entropy d = 64 times more
+    with pytest.raises(ValueError, match="unknown lambda_sweep form 'code' \\('code' is now called 'mean'\\)"):
+        experiments.lambda_sweep((0.0,), scale="smoke", forms=("code",))
     # λ = 0.01 (the paper's default) is Table 1's run: the sweep trains nothing new for it
     cfg = experiments.table("adt-table1").config("adt_expam", "smoke")
     splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test)
     assert store.run_for(cfg, splits.fingerprint).done
+    curves = experiments.learning_curves("adt-table1", scale="smoke", rows=["adt_expam", "standard"])
+    assert curves["model"].tolist() == ["adt_expam"] and curves["epoch"].tolist() == [1]  # standard: not trained
+    assert 0 <= curves["test_acc"].item() <= 100 and 0 <= curves["train_adv_acc"].item() <= 100
+    from advdist import plots
+    from advdist.samplers import max_entropy
+
+    fig = plots.lambda_sweep(df, ("FGSM",), h_max=max_entropy(0.1)[0])
+    acc_ax, ent_ax = fig.axes
+    assert len(acc_ax.lines) == 2 * 3 and len(ent_ax.lines) == 2 + 1  # (A_nat, FGSM, A_rob) x 2 forms; 2 + max line
+    assert [ln.get_linestyle() for ln in ent_ax.lines[:2]] == ["-", "--"]
+    assert len(plots.learning_curves(curves).axes[0].lines) == 1
     times = experiments.train_times("adt-table1", scale="smoke", rows=["adt_expam", "standard"])
     assert list(times["model"]) == ["adt_expam"]  # standard was never trained in this store: left out
     assert (times["s/epoch"] > 0).all() and (times["img/s"] > 0).all()

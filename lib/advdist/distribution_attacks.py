@@ -17,13 +17,12 @@ the common evaluation code (:func:`advdist.evaluate.robustness_matrix`) applies 
 
 The entropy weight of the attacks. The paper gives no λ for the attacks. The authors' attack scripts (the source
 of the Table 4 numbers, adt-official.md §4) use λ = 0.01 on the *per-coordinate mean* entropy for EXP-AM and
-λ = 1 with the 0.9 hinge for IMP-AM, and their ADT_EXP inner loop uses the same per-coordinate mean; so every
-attack here uses the authors' objective by default: EXP with ``entropy="code"`` (λ = 0.01 on the mean over
-coordinates), the generators with the loss options of ``ADT_EXPAM_OFFICIAL`` / ``ADT_IMPAM_OFFICIAL`` (their
-architecture stays the scale's training generator). The paper's Eq. (9)-(11) weight λ = 0.01 on the entropy
-*summed* over the d coordinates, which on Fashion-MNIST (d = 784, ε = 0.1) pulls the samples away from the
-ε-ball's corners and makes EXP clearly weaker than PGD-20 (mini: about +8 pp accuracy): Table 4 shows it as the
-extra column ``EXP (paper-form H)``.
+λ = 1 with the 0.9 hinge for IMP-AM — the training methods' defaults (the official code's normalisation, issue 14)
+— so every attack uses them, with the EXP inner loop exactly as ADT_EXP trains (``entropy="mean"``,
+cumulative gradients); the generators' architecture stays the scale's training generator. The extra column
+``EXP (literal Eq. 11)`` fits EXP with Eq. (11) as printed (λ = 0.01 on the entropy *summed* over the d
+coordinates, plain Adam), which on Fashion-MNIST (d = 784, ε = 0.1) pulls the samples away from the ε-ball's
+corners and makes EXP clearly weaker than PGD-20.
 
 Fig. 6 (App. D.3): :func:`exp_convergence` records the EXP attack's cross-entropy and accuracy after 0…T
 iterations (k = 10, lr 0.3, betas (0, 0), T = 100) from :func:`advdist.samplers.fit_explicit` traces.
@@ -57,26 +56,26 @@ from advdist.samplers import explicit_attack, fit_explicit
 SETTING = "adt-cifar10"
 #: rows of ADT Table 4 (training methods), in the paper's order
 ROWS = ("standard", "at_pgd", "adt_exp", "adt_expam", "adt_impam")
-#: EXP with the paper's Eq. (9)-(11) entropy (λ on the sum over coordinates): a sensitivity column, not in the paper
-EXP_PAPER_FORM = "EXP (paper-form H)"
+#: EXP with Eq. (11) as printed (λ on the sum over coordinates, plain Adam): a sensitivity column, not in the paper
+EXP_LITERAL = "EXP (literal Eq. 11)"
 #: columns of ADT Table 4 (attacks), then our extra column
-COLUMNS = ("PGD-20", "EXP", "EXP-AM", "IMP-AM", EXP_PAPER_FORM)
+COLUMNS = ("PGD-20", "EXP", "EXP-AM", "IMP-AM", EXP_LITERAL)
 #: the training method whose generator each amortised attack retrains
 GENERATOR_METHODS = {"EXP-AM": "adt_expam", "IMP-AM": "adt_impam"}
 #: rows of ADT Fig. 6
 FIG6_ROWS = ("at_pgd", "adt_exp")
 
 #: EXP attack (ADT Sec. 5.3 T = 20, k = 10; App. D.3 lr 0.3, betas (0, 0); λ = 0.01 on the per-coordinate mean
-#: entropy as the authors' code); ``batch_size`` examples are fitted together, ``sample_batch`` rows per forward
-#: pass (speed/memory only)
+#: entropy with cumulative gradients, as ADT_EXP's training and the authors' code); ``batch_size`` examples are
+#: fitted together, ``sample_batch`` rows per forward pass (speed/memory only)
+_EXP_OBJECTIVE = dict(lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="mean", cumulative_grad=True)
 EXP: dict[str, dict[str, Any]] = {
-    "paper": dict(steps=20, k=10, n_samples=100, lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="code",
-                  batch_size=250, sample_batch=1000),
-    "mini": dict(steps=20, k=10, n_samples=100, lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="code",
-                 batch_size=250, sample_batch=2500),
-    "smoke": dict(steps=3, k=2, n_samples=5, lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="code",
-                  batch_size=None, sample_batch=None),
+    "paper": dict(steps=20, k=10, n_samples=100, **_EXP_OBJECTIVE, batch_size=250, sample_batch=1000),
+    "mini": dict(steps=20, k=10, n_samples=100, **_EXP_OBJECTIVE, batch_size=250, sample_batch=2500),
+    "smoke": dict(steps=3, k=2, n_samples=5, **_EXP_OBJECTIVE, batch_size=None, sample_batch=None),
 }
+#: the options that turn EXP into Eq. (11) as printed (column :data:`EXP_LITERAL`): ADT_EXP's literal reading
+EXP_LITERAL_OPTIONS = {"entropy": "sum", "cumulative_grad": False}
 #: EXP-AM / IMP-AM attacks: epochs over the attacked examples, batch size (authors: 64), samples per example, and
 #: per-method generator options on top of the scale's training options and the authors' attack objective
 GENERATOR: dict[str, dict[str, Any]] = {
@@ -89,12 +88,9 @@ GENERATOR: dict[str, dict[str, Any]] = {
 #: ADT Fig. 6: EXP iterations 0..steps, k MC samples, lr 0.3, betas (0, 0) (App. D.3), the EXP column's entropy
 #: weight; n_eval test images [paper: assumption, not stated]
 CONVERGENCE: dict[str, dict[str, Any]] = {
-    "paper": dict(steps=100, k=10, lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="code", n_eval=1000,
-                  batch_size=250, sample_batch=1000),
-    "mini": dict(steps=100, k=10, lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="code", n_eval=500,
-                 batch_size=500, sample_batch=2500),
-    "smoke": dict(steps=10, k=2, lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="code", n_eval=50,
-                  batch_size=None, sample_batch=None),
+    "paper": dict(steps=100, k=10, **_EXP_OBJECTIVE, n_eval=1000, batch_size=250, sample_batch=1000),
+    "mini": dict(steps=100, k=10, **_EXP_OBJECTIVE, n_eval=500, batch_size=500, sample_batch=2500),
+    "smoke": dict(steps=10, k=2, **_EXP_OBJECTIVE, n_eval=50, batch_size=None, sample_batch=None),
 }
 #: test examples attacked in Table 4 per scale (stratified subset; None = the whole test set)
 TABLE4_N: dict[str, int | None] = {"smoke": 100, "mini": 500, "paper": None}
@@ -103,7 +99,8 @@ TABLE4_N: dict[str, int | None] = {"smoke": 100, "mini": 500, "paper": None}
 def attack_objective(method: str) -> dict[str, Any]:
     """The authors' attack-script objective for a generator method (adt-official.md §2, §4): the options of
     ``ADT_EXPAM_OFFICIAL`` / ``ADT_IMPAM_OFFICIAL`` that shape the entropy term (EXP-AM: the per-coordinate mean
-    entropy; IMP-AM: λ = 1, the 0.9 hinge, mean log q, q's variance parameterisation). ``code_layout`` and
+    entropy; IMP-AM: λ = 1, the 0.9 hinge, mean log q, q's variance parameterisation) — the methods' defaults
+    since issue 14, spelled out so that the attack does not change with a scale's training options. ``code_layout`` and
     ``input_grad`` are left out: the generator's architecture and inputs stay the scale's training generator's
     (the code's batch-mean input gradients are 1/64 of the paper's per-example ones next to the image channel,
     which a briefly trained attack generator cannot use: mini EXP-AM on AT_PGD 74.0 % instead of 70.8 %)."""
@@ -247,7 +244,7 @@ def attack_setting(name: str, *, scale: str, dataset: str | None = None, eps: fl
                    method_kwargs: dict | None = None) -> AttackSpec:
     """Column ``name`` of Table 4 at ``scale`` on ``dataset`` (default: the scale's dataset), ε the one of
     ``attacks.settings`` for that dataset. ``PGD-20`` is the ADT setting of :mod:`advdist.attacks.settings`;
-    ``EXP``, ``EXP (paper-form H)``, ``EXP-AM``, ``IMP-AM`` are :class:`DistributionAttack` settings
+    ``EXP``, ``EXP (literal Eq. 11)``, ``EXP-AM``, ``IMP-AM`` are :class:`DistributionAttack` settings
     (:data:`EXP`, :data:`GENERATOR`). The generators' ``method_kwargs`` default to the scale's training options of
     the method, then the authors' attack objective (:func:`attack_objective`), then ``GENERATOR[scale]``'s."""
     _scale(scale)
@@ -261,11 +258,11 @@ def attack_setting(name: str, *, scale: str, dataset: str | None = None, eps: fl
         return DistributionAttack(name=name, fn="explicit_attack", kwargs=kw, paper="adt", scale=scale,
                                   dataset=pgd.dataset, note="ADT Sec. 5.3 / App. D.3: T = 20, k = 10, lr 0.3, "
                                   "betas (0, 0); robust iff all samples correct")
-    if name == EXP_PAPER_FORM:
-        kw = {"eps": pgd.eps, **EXP[scale], "entropy": "paper"}
+    if name == EXP_LITERAL:
+        kw = {"eps": pgd.eps, **EXP[scale], **EXP_LITERAL_OPTIONS}
         return DistributionAttack(name=name, fn="explicit_attack", kwargs=kw, paper="adt", scale=scale,
-                                  dataset=pgd.dataset, note="EXP with the paper's Eq. (9)-(11) entropy: λ on the "
-                                  "sum over coordinates (not in the paper's table)")
+                                  dataset=pgd.dataset, note="EXP with Eq. (11) as printed: λ on the entropy summed "
+                                  "over the coordinates, plain Adam (not in the paper's table)")
     method = GENERATOR_METHODS[name]
     gen = dict(GENERATOR[scale])
     if method_kwargs is None:
@@ -376,15 +373,16 @@ def compare_columns(ours: pd.DataFrame, column: str, baseline: str = "PGD-20", t
 # ------------------------------------------------------------------------------------------------
 def exp_convergence(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, steps: int = 100,
                     k: int = 10, lr: float = 0.3, betas: tuple[float, float] = (0.0, 0.0), lam: float = 0.01,
-                    entropy: str = "paper", batch_size: int | None = None,
+                    entropy: str = "mean", cumulative_grad: bool = True, batch_size: int | None = None,
                     sample_batch: int | None = None) -> pd.DataFrame:
     """The EXP attack's convergence (ADT App. D.3, Fig. 6): after t = 0 … ``steps`` iterations of fitting the
     explicit distributions (:func:`advdist.samplers.fit_explicit` with ``record=True``), the mean cross-entropy
     ``loss`` of the k samples, their accuracy ``acc`` (fraction of samples classified correctly) and ``acc_all``
     (fraction of examples whose k samples are all correct), and the per-coordinate ``entropy``.
 
-    ``entropy``: the form of the entropy term weighted by ``lam`` (:func:`~advdist.samplers.fit_explicit`; the
-    Fig. 6 settings :data:`CONVERGENCE` use the authors' per-coordinate mean, ``"code"``, as Table 4's EXP).
+    ``entropy``, ``cumulative_grad``: the entropy's normalisation and the inner gradients
+    (:func:`~advdist.samplers.fit_explicit`; default = ADT_EXP's, the authors' per-coordinate mean with cumulative
+    gradients, as Table 4's EXP).
     ``batch_size`` examples are fitted together (None: all); statistics are averaged over examples (weighted by
     batch size), so the result does not depend on the batching beyond the random draws. Returns a DataFrame
     with columns ``step, loss, acc, acc_all, entropy`` (``steps + 1`` rows).
@@ -398,7 +396,7 @@ def exp_convergence(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: 
     for i in range(0, n, max(bs, 1)):
         xb, yb = x[i:i + bs], y[i:i + bs]
         fit = fit_explicit(model, xb, yb, eps=eps, steps=steps, k=k, lr=lr, betas=betas, lam=lam, entropy=entropy,
-                           sample_batch=sample_batch, record=True)
+                           cumulative_grad=cumulative_grad, sample_batch=sample_batch, record=True)
         df = pd.DataFrame(fit.trace)
         frames.append(df.assign(w=len(yb)))
     allf = pd.concat(frames)
@@ -504,7 +502,7 @@ def converged_by(curves: pd.DataFrame, *, tol: float = 1.0) -> dict[str, int]:
 
 
 __all__ = [
-    "ROWS", "COLUMNS", "EXP_PAPER_FORM", "GENERATOR_METHODS", "FIG6_ROWS", "EXP", "GENERATOR", "CONVERGENCE",
+    "ROWS", "COLUMNS", "EXP_LITERAL", "EXP_LITERAL_OPTIONS", "GENERATOR_METHODS", "FIG6_ROWS", "EXP", "GENERATOR", "CONVERGENCE",
     "TABLE4_N", "attack_objective",
     "attack_method", "train_generator_attack", "worst_of", "generator_attack", "DistributionAttack",
     "attack_setting", "available_columns", "evaluate_table4", "with_paper", "compare_columns",

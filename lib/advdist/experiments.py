@@ -15,11 +15,9 @@ import pandas as pd
 import torch
 
 from advdist import config, data, evaluate, methods, paths, report, store
-from advdist.methods.adt_expam import ADT_EXPAM_OFFICIAL
-from advdist.methods.adt_impam import ADT_IMPAM_OFFICIAL
-
-#: the official release's ADT_EXP (adt-official.md §8: mean entropy, gradients accumulated over the T steps)
-ADT_EXP_OFFICIAL = {"entropy": "code", "cumulative_grad": True}
+from advdist.methods.adt_exp import ADT_EXP_LITERAL
+from advdist.methods.adt_expam import ADT_EXPAM_LITERAL
+from advdist.methods.adt_impam import ADT_IMPAM_LITERAL
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class RobustnessTable:
     methods: tuple  # of str (label = method) or Row
     attacks: tuple[str, ...]
     paper_csv: str
-    #: rows run only when asked for by label (e.g. the official code's behaviour beside the paper's)
+    #: rows run only when asked for by label (e.g. the ADT rows trained with the paper's equations read literally)
     optional: tuple = ()
     #: test examples attacked per scale, overriding ``config.EVAL_N`` (e.g. the expensive SPSA table)
     n_eval: dict = field(default_factory=dict)
@@ -73,14 +71,23 @@ class RobustnessTable:
 
 _ADT_WHITEBOX = ("FGSM", "PGD-20", "PGD-100", "MIM", "C&W", "FeaAttack")
 _ADT_MODELS = ("standard", "at_pgd", "adt_exp", "adt_expam", "adt_impam")
-#: the official release's behaviour of the three ADT methods (adt-official.md §8), as optional rows
-_ADT_OFFICIAL = (
-    Row("adt_exp (code)", "adt_exp", method_kwargs=ADT_EXP_OFFICIAL,
-        note="official code: per-dimension mean entropy, cumulative inner gradients"),
-    Row("adt_expam (code)", "adt_expam", method_kwargs=ADT_EXPAM_OFFICIAL,
-        note="official code: per-dimension mean entropy, batch-mean input gradients, release layout"),
-    Row("adt_impam (code)", "adt_impam", method_kwargs=ADT_IMPAM_OFFICIAL,
-        note="official code: λ = 1 with a hinge at 0.9 on the mean log q, batch-mean input gradients"),
+#: the ADT rows' normalisation: the defaults (the official code's, the setting behind the paper's numbers)
+ADT_DEFAULT_NOTES = {
+    "adt_exp": "default (official code): λ = 0.01 on the entropy averaged per coordinate, batch-mean loss, "
+               "cumulative inner gradients",
+    "adt_expam": "default (official code): λ = 0.01 on the entropy averaged per coordinate, batch-mean loss",
+    "adt_impam": "default (official code): λ = 1 on relu(−mean log q − 0.9), log q averaged over z, q a variance",
+}
+#: the three ADT methods with the paper's equations read literally (λ in per-image units), as optional rows
+LITERAL_SUFFIX = " (literal Eq. 11)"
+_ADT_LITERAL = (
+    Row("adt_exp" + LITERAL_SUFFIX, "adt_exp", method_kwargs=ADT_EXP_LITERAL,
+        note="literal Eq. 11: λ = 0.01 on the entropy summed over the d coordinates (per-image units), plain Adam "
+             "on each inner step's gradient"),
+    Row("adt_expam" + LITERAL_SUFFIX, "adt_expam", method_kwargs=ADT_EXPAM_LITERAL,
+        note="literal Eq. 11: λ = 0.01 on the entropy summed over the d coordinates (per-image units)"),
+    Row("adt_impam (literal Eq. A.3)", "adt_impam", method_kwargs=ADT_IMPAM_LITERAL,
+        note="literal Eq. A.3: λ = 0.01 on log q summed over z's 64 dimensions, no hinge, q a standard deviation"),
 )
 
 
@@ -100,8 +107,9 @@ TABLES: dict[str, RobustnessTable] = {
         methods=("standard", "at_fgsm",
                  Row("at_pgd_madry", "at_pgd", setting="madry-cifar10",
                      note="AT_PGD†: Madry et al.'s released model in the paper; trained here with Madry's recipe"),
-                 "at_pgd", "alp", "feature_scattering", "adt_exp", "adt_expam", "adt_impam"),
-        attacks=_ADT_WHITEBOX, paper_csv="adt_table1", optional=_ADT_OFFICIAL,
+                 "at_pgd", "alp", "feature_scattering",
+                 *(Row(m, m, note=ADT_DEFAULT_NOTES[m]) for m in ("adt_exp", "adt_expam", "adt_impam"))),
+        attacks=_ADT_WHITEBOX, paper_csv="adt_table1", optional=_ADT_LITERAL,
         # 9 models x 6 attacks (FeaAttack alone ~1000 forward-backward passes per image): 500 images keep the
         # mini table within its 15 min budget on 2 cores
         n_eval={"mini": 500}),
@@ -250,6 +258,30 @@ def train_times(key: str, *, scale: str, rows: list[str] | None = None, seed: in
     return pd.DataFrame(out)
 
 
+def learning_curves(key: str, *, scale: str, rows: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
+    """Per-epoch logs of each row's finished run (nothing is trained here): a long DataFrame with columns model,
+    epoch, lr, test_acc (clean, whole test split) and train_adv_acc (accuracy on the training method's own
+    adversarial samples; NaN for standard training), in %."""
+    spec = table(key)
+    chosen = [spec.row(r) for r in rows] if rows else spec.rows
+    frames = []
+    for r in chosen:
+        if r.method not in methods.names():
+            continue
+        cfg = spec.config(r, scale, seed)
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        run = store.run_for(cfg, splits.fingerprint)
+        if not run.done:
+            continue
+        log = run.log
+        frames.append(pd.DataFrame({"model": r.label, "epoch": log["epoch"], "lr": log["lr"],
+                                    "test_acc": 100 * log["test_acc"],
+                                    "train_adv_acc": 100 * log.get("train_adv_acc", pd.Series(float("nan"),
+                                                                                            index=log.index))}))
+    cols = ["model", "epoch", "lr", "test_acc", "train_adv_acc"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
 def train_rows(key: str, *, scale: str, rows: list[str] | None = None, device: str = "auto", seed: int = 0,
                progress: bool = True) -> dict:
     """{label: (model, run, cfg, splits)} for the implemented rows of table ``key`` among ``rows`` (default: the
@@ -335,28 +367,50 @@ def transfer_summary(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def lambda_sweep(lams=(0.0, 0.001, 0.01, 0.1, 1.0), *, scale: str, method: str = "adt_expam",
-                 attacks: tuple[str, ...] = ("FGSM", "PGD-20", "MIM", "C&W"), n_eval: int | None = None,
-                 device: str = "auto", seed: int = 0, progress: bool = True) -> pd.DataFrame:
-    """The λ ablation of ADT Sec. 5.3 / Fig. 5: ``method`` (ADT_EXP-AM in the paper) trained once per entropy
-    weight λ in ADT's CIFAR-10 setting, its accuracy under white-box ``attacks`` and the average entropy of its
-    adversarial distributions (per coordinate, Eq. 11 with all constants, mean over the last training epoch).
+#: Fig. 5's two entropy normalisations: the method's default (per-coordinate mean, λ in the paper's units) and Eq. 11
+#: as printed (summed over the d coordinates, λ in per-image units)
+LAMBDA_FORMS = ("mean", "sum")
 
-    Returns one row per λ: lam, A_nat, one column per attack, A_rob (in %), entropy, n.
+
+def lambda_sweep(lams=(0.0, 0.001, 0.01, 0.1, 1.0), *, scale: str, method: str = "adt_expam",
+                 forms: tuple[str, ...] = LAMBDA_FORMS, attacks: tuple[str, ...] = ("FGSM", "PGD-20", "MIM", "C&W"),
+                 n_eval: int | None = None, device: str = "auto", seed: int = 0, progress: bool = True) -> pd.DataFrame:
+    """The λ ablation of ADT Sec. 5.3 / Fig. 5: ``method`` (ADT_EXP-AM in the paper) trained once per entropy
+    weight λ and entropy normalisation in ``forms`` in ADT's CIFAR-10 setting; its accuracy under white-box
+    ``attacks``, and the average entropy per coordinate (Eq. 11 with all constants) and σ of its adversarial
+    distributions over the last training epoch (the runs' ``entropy`` and ``sigma`` log columns).
+
+    ``"mean"`` (the default normalisation: λ in the paper's units, those of the official code) and ``"sum"`` (Eq. 11
+    as printed: λ on the entropy summed over the d coordinates, i.e. d times the weight). λ = 0 does not depend on
+    the form: one run, reported in both. The default's λ = 0.01 shares Table 1's run.
+    Returns one row per (form, λ): form, lam, A_nat, one column per attack, A_rob (in %), entropy, sigma, n.
     """
-    default = methods.get(method).defaults["lam"]
-    out = []
-    for lam in lams:
-        kw = {} if lam == default else {"method_kwargs": {"lam": float(lam)}}  # λ = default shares Table 1's run
-        cfg = config.resolve(scale, "adt-cifar10", method=method, seed=seed, **kw)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-        x, y = eval_subset(splits, scale, n_eval)
-        rm = evaluate.robustness_matrix(model, (x, y), attacks, run=run, seed=seed, progress=progress, scale=scale,
-                                        paper="adt", dataset=cfg.dataset)
-        log = run.log
-        entropy = float(log["entropy"].iloc[-1]) if "entropy" in log else float("nan")
-        out.append({"lam": float(lam), **(rm.accuracy() * 100).to_dict(), "entropy": entropy, "n": len(y)})
+    from advdist.samplers import check_entropy
+
+    for f in forms:
+        check_entropy(f, "lambda_sweep form")
+    spec = methods.get(method)
+    out, cache = [], {}
+    for form in forms:
+        for lam in lams:
+            kw = {}
+            if lam != spec.defaults["lam"]:
+                kw["lam"] = float(lam)
+            if lam != 0 and form != spec.defaults["entropy"]:
+                kw["entropy"] = form
+            key = tuple(sorted(kw.items()))
+            if key not in cache:
+                over = {"method_kwargs": kw} if kw else {}
+                cfg = config.resolve(scale, "adt-cifar10", method=method, seed=seed, **over)
+                splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+                model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
+                x, y = eval_subset(splits, scale, n_eval)
+                rm = evaluate.robustness_matrix(model, (x, y), attacks, run=run, seed=seed, progress=progress,
+                                                scale=scale, paper="adt", dataset=cfg.dataset)
+                log = run.log
+                last = {c: float(log[c].iloc[-1]) if c in log else float("nan") for c in ("entropy", "sigma")}
+                cache[key] = {**(rm.accuracy() * 100).to_dict(), **last, "n": len(y)}
+            out.append({"form": form, "lam": float(lam), **cache[key]})
     return pd.DataFrame(out)
 
 

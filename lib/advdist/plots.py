@@ -33,6 +33,30 @@ def training_curves(log, title: str = ""):
 
 
 
+def learning_curves(df, title: str = ""):
+    """Clean test accuracy (left) and accuracy on the training method's own adversarial samples (right) per epoch,
+    one line per model, from ``advdist.experiments.learning_curves``; dotted lines mark the learning-rate drops."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    drops = set()
+    for i, (m, d) in enumerate(df.groupby("model", sort=False)):
+        ax1.plot(d["epoch"], d["test_acc"], color=f"C{i % 10}", marker="o", ms=2, label=m)
+        if d["train_adv_acc"].notna().any():
+            ax2.plot(d["epoch"], d["train_adv_acc"], color=f"C{i % 10}", marker="o", ms=2, label=m)
+        lr = d["lr"].to_numpy()
+        drops |= {int(e) for e, a, b in zip(d["epoch"].to_numpy()[1:], lr[:-1], lr[1:]) if b < a}
+    for ax in (ax1, ax2):
+        for e in sorted(drops):
+            ax.axvline(e - 0.5, color="grey", ls=":", lw=0.8)
+        ax.set_xlabel("epoch")
+    ax1.set_ylabel("clean test accuracy (%)")
+    ax2.set_ylabel("training accuracy on own adversarial samples (%)")
+    ax1.legend(fontsize=6, ncol=2)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def transfer_heatmaps(df, title: str = ""):
     """ADT Fig. 4: one source × target heatmap of accuracy (%) per attack, from
     ``advdist.experiments.transfer_matrix``."""
@@ -58,22 +82,39 @@ def transfer_heatmaps(df, title: str = ""):
     return fig
 
 
-def lambda_sweep(df, attacks, title: str = ""):
-    """ADT Fig. 5: accuracy under white-box attacks (left axis) and average entropy (right axis) against λ,
-    from ``advdist.experiments.lambda_sweep``; λ on a symmetric-log axis so λ = 0 is shown."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for col in ["A_nat", *attacks, "A_rob"]:
-        ax.plot(df["lam"], df[col], marker="o", label=col)
-    ax.set_xscale("symlog", linthresh=1e-3)
-    ax.set(xlabel="λ", ylabel="accuracy (%)")
-    ax2 = ax.twinx()
-    ax2.plot(df["lam"], df["entropy"], color="black", ls="--", marker="s", label="entropy")
-    ax2.set_ylabel("average entropy per coordinate")
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
+def lambda_sweep(df, attacks, title: str = "", h_max: float | None = None):
+    """ADT Fig. 5 from ``advdist.experiments.lambda_sweep``: accuracy under white-box attacks (left) and the average
+    entropy per coordinate (right) against λ, one line style per entropy normalisation (``form``: solid = the
+    per-coordinate mean, λ in the paper's units; dashed = Eq. 11 summed over the coordinates); λ on a symmetric-log
+    axis so λ = 0 is shown. ``h_max``: the tanh-Gaussian's largest entropy per coordinate, drawn as a line."""
+    from matplotlib.lines import Line2D
+
+    forms = list(dict.fromkeys(df["form"])) if "form" in df else [None]
+    styles = {"mean": "-", "sum": "--"}
+    names = {"mean": "per-coordinate mean (default)", "sum": "summed (literal Eq. 11)"}
+    cols = ["A_nat", *attacks, "A_rob"]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for form in forms:
+        d = df if form is None else df[df["form"] == form]
+        ls = styles.get(form, "-")
+        for i, col in enumerate(cols):
+            ax.plot(d["lam"], d[col], color=f"C{i}", ls=ls, marker="o", ms=3)
+        ax2.plot(d["lam"], d["entropy"], color="black", ls=ls, marker="s", ms=3)
+    for a in (ax, ax2):
+        a.set_xscale("symlog", linthresh=1e-3)
+        a.set_xlabel("λ")
+    ax.set_ylabel("accuracy (%)")
+    ax2.set_ylabel("average entropy per coordinate (nats)")
+    if h_max is not None:
+        ax2.axhline(h_max, color="grey", lw=0.8, ls=":")
+        ax2.annotate("tanh-Gaussian maximum", (0, h_max), textcoords="offset points", xytext=(2, -10), fontsize=7,
+                     color="grey")
+    handles = [Line2D([], [], color=f"C{i}", label=c) for i, c in enumerate(cols)]
+    handles += [Line2D([], [], color="black", ls=styles.get(f, "-"), label=names.get(f, str(f)))
+                for f in forms if f is not None]
+    ax.legend(handles=handles, fontsize=7, loc="best")
     if title:
-        ax.set_title(title)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 

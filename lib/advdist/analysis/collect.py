@@ -13,8 +13,9 @@ ADT_EXP-trained classifier. The paper states neither the PGD settings, the numbe
 ADT_EXP distribution is fitted with the training inner loop or the EXP attack's longer one (no code exists,
 adt-official.md §5). Our choices (assumptions, all arguments): PGD = the paper's PGD-20 (α = ε/4, uniform random
 start), each restart's *last* iterate (Madry's PGD; ``use_best=False``); the distribution = ADT_EXP's training
-inner loop (T = 7, k = 5, lr 0.3, betas (0, 0), λ = 0.01, paper entropy form: :class:`ADTExp.defaults`); the
-same number N of samples per image for both.
+inner loop (T = 7, k = 5, lr 0.3, betas (0, 0), λ = 0.01 on the entropy averaged per coordinate, cumulative
+gradients: :class:`ADTExp.defaults`, the official code's normalisation); the same number N of samples per image
+for both.
 
 Fig. 2 (ADT Sec. 5.3): loss surfaces on the plane of the sign-gradient and an orthogonal Rademacher direction
 for Standard, AT_PGD, ADT_EXP, ADT_EXP-AM and ADT_IMP-AM, panels (a)-(e)
@@ -47,11 +48,12 @@ LABELS = {"standard": "Standard", "at_pgd": "AT_PGD", "adt_exp": "ADT_EXP", "adt
           "feature_scattering": "FeaScatter", "adt_exp_trades": "ADT_EXP+TRADES"}
 
 #: explicit-distribution variants of Fig. 1 (name → :func:`explicit_distribution_samples` arguments): ADT_EXP's
-#: paper objective (default), the official code's (entropy averaged per coordinate, cumulative Adam gradients;
-#: adt-official.md §1) and λ = 0 (no entropy: the distribution may collapse towards PGD-like points).
+#: default objective (the official code's: entropy averaged per coordinate, cumulative Adam gradients;
+#: adt-official.md §1), Eq. 11 read literally (entropy summed over the coordinates, λ in per-image units, plain
+#: Adam) and λ = 0 (no entropy: the distribution may collapse towards PGD-like points).
 FIG1_VARIANTS: dict[str, dict] = {
     "ADT_EXP": {},
-    "ADT_EXP (code objective)": dict(entropy="code", cumulative_grad=True),
+    "ADT_EXP (literal Eq. 11)": dict(entropy="sum", cumulative_grad=False),
     "ADT_EXP (λ = 0)": dict(lam=0.0),
 }
 

@@ -7,8 +7,10 @@ ADT (Dong et al., NeurIPS 2020), Sec. 3.2-3.3 and App. C.2:
   2·C output channels: the first C are μ, the last C pass through softplus to give σ > 0 (the paper
   leaves the positivity map open; softplus is what the official code uses).
 - :class:`ImpAMGenerator` (ADT_IMP-AM, Sec. 3.3, Table 7 right): δ = g_φ(z; x) = ε·tanh(net([x, g¹, g², e(z)])),
-  z ~ U(−1, 1)^64 encoded by two fully connected layers (256, then H·W units, each with ReLU) and reshaped
-  to a 1×H×W map that is concatenated to the input as one more channel.
+  z ~ U(−1, 1)^64 encoded by two fully connected layers (``z_width`` = 256, then H·W units, each with ReLU) and
+  reshaped to a 1×H×W map that is concatenated to the input as one more channel. The z-encoder's width is its
+  own (not the body's ``width``): a CPU-scale body of width 8 must not squeeze the 64-dim noise through 8 ReLUs,
+  or δ carries at most an 8-dim view of z and q(z | δ) cannot learn more than that.
 - :class:`VariationalQ` (Table 8): the diagonal-Gaussian variational posterior q_ψ(z | δ) whose
   log-density lower-bounds the entropy of the implicit distribution (Eq. A.2).
 
@@ -47,7 +49,7 @@ from torch import nn
 from .base import init_resnet_style
 
 __all__ = ["ResidualBlock", "ResnetGeneratorBody", "ExpAMGenerator", "ImpAMGenerator", "VariationalQ",
-           "init_generator", "Q_PARAMS", "Q_REDUCTIONS"]
+           "init_generator", "Q_PARAMS", "Q_REDUCTIONS", "CONSTANT_Q_NLL"]
 
 
 def _hw(image_size) -> tuple[int, int]:
@@ -151,14 +153,16 @@ class ExpAMGenerator(nn.Module):
 class ImpAMGenerator(nn.Module):
     """ADT_IMP-AM's implicit generator δ = g_φ(z; x) (ADT Sec. 3.3, Alg. 4, Table 7 right, App. C.2).
 
-    z (B, d_z) — drawn from U(−1, 1) by :meth:`sample_z` — goes through FC(``width``) – ReLU – FC(H·W) – ReLU
-    (the paper's 256- and 1024-dim FC layers at 32×32, w = 256), is reshaped to (B, 1, H, W) and concatenated
+    z (B, d_z) — drawn from U(−1, 1) by :meth:`sample_z` — goes through FC(``z_width``) – ReLU – FC(H·W) – ReLU
+    (the paper's 256- and 1024-dim FC layers at 32×32: ``z_width`` = 256, Table 7), is reshaped to (B, 1, H, W)
+    and concatenated
     to ``inp = [x, ∇ₓL(x), ∇ₓL(x_FGSM)]`` (B, 3C, H, W); the body of Table 7 maps the 3C + 1 channels to C
     and ``forward`` returns δ = ε·tanh(·), strictly inside the ε-ball (``eps=1`` gives the unit-scale
     perturbation that q reads).
     """
 
-    def __init__(self, channels: int, image_size, *, width: int = 256, z_dim: int = 64, code_layout: bool = False):
+    def __init__(self, channels: int, image_size, *, width: int = 256, z_dim: int = 64, z_width: int = 256,
+                 code_layout: bool = False):
         super().__init__()
         self.channels = _check_width("channels", channels)
         self.z_dim = _check_width("z_dim", z_dim)
@@ -167,8 +171,9 @@ class ImpAMGenerator(nn.Module):
         if min(h, w) < 1:
             raise ValueError(f"image_size must be positive, got {image_size!r}")
         width = _check_width("width", width)
-        self.z_encoder = nn.Sequential(nn.Linear(z_dim, width), nn.ReLU(inplace=True),
-                                       nn.Linear(width, h * w), nn.ReLU(inplace=True))
+        z_width = _check_width("z_width", z_width)
+        self.z_encoder = nn.Sequential(nn.Linear(z_dim, z_width), nn.ReLU(inplace=True),
+                                       nn.Linear(z_width, h * w), nn.ReLU(inplace=True))
         init_generator(self.z_encoder)
         self.net = ResnetGeneratorBody(3 * channels + 1, channels, width=width, code_layout=code_layout)
 
@@ -186,6 +191,10 @@ class ImpAMGenerator(nn.Module):
         zmap = self.z_encoder(z.to(inp.dtype)).view(b, 1, h, w)
         return eps * torch.tanh(self.net(torch.cat([inp, zmap], dim=1)))
 
+
+#: −log q per z-dimension of the best input-independent Gaussian predictor of z ~ U(−1, 1): N(0, 1/3), i.e.
+#: ½·log(2π/3) + ½ ≈ 0.8698 nats. A q(z | δ) below it has learned something about z from δ.
+CONSTANT_Q_NLL = 0.5 * math.log(2 * math.pi / 3) + 0.5
 
 #: how q's second output head becomes a scale: the paper's standard deviation, or the code's variance
 Q_PARAMS = ("std", "var")

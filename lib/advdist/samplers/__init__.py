@@ -8,10 +8,12 @@
 """
 
 from .explicit import (
+    ENTROPIES,
     INIT_SCALE_CODE,
     INIT_SCALE_DEV,
     ExplicitFit,
     Objective,
+    check_entropy,
     explicit_attack,
     explicit_objective,
     explicit_robust,
@@ -19,11 +21,11 @@ from .explicit import (
     fit_explicit,
     sample_adversarial,
 )
-from .tanh_gaussian import TanhGaussian, log_one_minus_tanh_sq
+from .tanh_gaussian import TanhGaussian, log_one_minus_tanh_sq, max_entropy
 from .langevin import ema_weights, langevin_attack, langevin_chain, ou_stationary  # ATENT Eq. 9, 14; Alg. 1-2
 
 __all__ = [
-    "TanhGaussian", "log_one_minus_tanh_sq",
+    "TanhGaussian", "log_one_minus_tanh_sq", "max_entropy", "ENTROPIES", "check_entropy",
     "fit_explicit", "explicit_objective", "explicit_samples", "explicit_attack", "explicit_robust",
     "sample_adversarial", "ExplicitFit", "Objective", "INIT_SCALE_CODE", "INIT_SCALE_DEV",
 ]

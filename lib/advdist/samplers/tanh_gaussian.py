@@ -19,6 +19,13 @@ Two forms of the reparameterised negative log-density (the entropy estimate of A
   i.e. the constants ½·log 2π and log ε dropped and 1e-8 added inside both logarithms (reference note
   adt-official.md §1). It differs from the paper form by the constant ½·log 2π + log ε except where
   σ < ~1e-6 or tanh²u rounds to 1, where the 1e-8 terms bound it.
+
+(How the per-coordinate terms are *reduced* — summed over the d coordinates as Eq. (11) is printed, or averaged
+as the official code does — is the training objective's choice: ``advdist.samplers.explicit``.)
+
+:func:`max_entropy` gives the largest entropy per coordinate any tanh-Gaussian reaches (μ = 0, σ ≈ 0.874; for
+ε = 0.1 it is −1.6189 nats, a little below the uniform density's log 2ε = −1.6094): a fitted distribution whose
+σ sits there ignores the loss.
 """
 
 from __future__ import annotations
@@ -38,6 +45,32 @@ _LOG2 = math.log(2.0)
 def _check_form(form: str) -> None:
     if form not in FORMS:
         raise ValueError(f"unknown entropy form {form!r}; valid: {', '.join(FORMS)}")
+
+
+def max_entropy(eps: float) -> tuple[float, float]:
+    """``(h_max, sigma_star)``: the largest entropy per coordinate of δ = ε·tanh(u), u ~ N(μ, σ²) (ADT Eq. 8, 11,
+    all constants kept), and the σ that reaches it (μ = 0).
+
+    H(σ) = ½·log(2πeσ²) + log ε + E_r[log(1 − tanh²(σr))], r ~ N(0, 1), by 200-point Gauss–Hermite quadrature,
+    maximised over log σ (bounded scalar search). h_max − log ε does not depend on ε; σ* ≈ 0.874.
+    """
+    import numpy as np
+    from scipy.optimize import minimize_scalar
+
+    eps = float(eps)
+    if not (eps > 0 and math.isfinite(eps)):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    weights = weights / weights.sum()
+
+    def entropy(log_sigma: float) -> float:
+        u = np.abs(math.exp(log_sigma) * nodes)
+        log_jac = 2.0 * (_LOG2 - u - np.log1p(np.exp(-2.0 * u)))
+        return 0.5 * math.log(2 * math.pi * math.e) + log_sigma + math.log(eps) + float((weights * log_jac).sum())
+
+    res = minimize_scalar(lambda v: -entropy(v), bounds=(-5.0, 5.0), method="bounded",
+                          options={"xatol": 1e-9})
+    return -float(res.fun), math.exp(float(res.x))
 
 
 def log_one_minus_tanh_sq(u: torch.Tensor) -> torch.Tensor:

@@ -9,10 +9,12 @@ components of their joint PCA. Its text adds the diversity number: the average p
 samples, averaged over 100 CIFAR-10 test images, is **1.95 for ADT_EXP and 1.56 for PGD** (ε = 8/255).
 
 What the paper leaves open, and what we chose (`advdist.analysis.collect`): PGD = ADT's PGD-20 (α = ε/4, uniform
-random start), each restart's last iterate; the distribution = ADT_EXP's *training* inner loop (T = 7, k = 5,
-lr 0.3, betas (0, 0), λ = 0.01, the paper's entropy, Eq. 11); N samples per image for both (paper: unstated).
-Two variants show how much the entropy term matters: the official code's objective (entropy averaged per
-coordinate, i.e. λ/d on the paper's scale, and never-zeroed Adam gradients) and λ = 0.
+random start), each restart's last iterate; the distribution = ADT_EXP's *training* inner loop with its defaults
+(T = 7, k = 5, lr 0.3, betas (0, 0), λ = 0.01 on the entropy of Eq. 11 *averaged over the coordinates*, Adam
+gradients accumulated over the steps: the official code's normalisation, the one behind the paper's numbers and
+the one ADT_EXP trains with); N samples per image for both (paper: unstated). Two variants show how much the
+entropy term matters: **literal Eq. 11** (the entropy *summed* over the d coordinates, λ in per-image units, i.e.
+d times the default's weight, and plain per-step Adam) and λ = 0.
 
 At `mini` scale the attacked model is a `mini-cnn` on Fashion-MNIST (ε = 0.1, 784 dimensions: the largest
 possible ℓ2 distance between two samples is 2ε√784 = 5.6, against 2·(8/255)·√3072 = 3.5 on CIFAR-10); at `smoke`
@@ -22,7 +24,7 @@ n_images: int = 0         # test images averaged over; 0 = the scale's default (
 n_samples: int = 0        # samples per image and method; 0 = the scale's default (smoke 20, mini/paper 100)
 pgd_steps: int = 20       # PGD steps per restart (ADT's PGD-20, step ε/4)
 panels: int = 4           # test images shown as PCA panels
-variants: bool = True     # also run the code-objective and λ = 0 variants of the ADT_EXP distribution
+variants: bool = True     # also run the literal-Eq.-11 and λ = 0 variants of the ADT_EXP distribution
 device: str = "auto"      # auto = CUDA when present
 seed: int = 0             # training seed of the standard model, and the sampling seed""", ("parameters",)),
 ("code", """import matplotlib.pyplot as plt
@@ -67,14 +69,13 @@ the two have similar attack power (its Table 4).""", ()),
     print(line)
 print("attack power:", "; ".join(f"{m} {e:.1f}% of samples misclassified"
                                  for m, e in zip(ours["model"], ours["error %"])))""", ()),
-("md", """### What we found at `mini` (when this notebook was written; outputs in `figures/mini/adt/fig1_*`)
-With ADT_EXP's paper objective the distribution's samples are more spread out than PGD's endpoints (mean pairwise
-ℓ2 1.75 vs 1.29 over 100 Fashion-MNIST test images; the paper: 1.95 vs 1.56 on CIFAR-10), as the paper says. But
-they are a much weaker attack: the standard model misclassifies 35 % of them against 97 % of PGD's, so "similar
-attack power" does not hold here for ADT_EXP's training inner loop. The paper's entropy term (λ = 0.01 on the
-entropy *summed* over 784 coordinates) outweighs the loss and keeps the distribution diffuse. With the official
-code's objective (entropy averaged per coordinate) or with λ = 0 the samples are about as strong as PGD's, and then
-*less* diverse than PGD's (0.93 and 0.79). In the PCA panels the first component mostly separates the two sets
+("md", """### What we found at `mini` (before issue 14, on the 4-epoch mini standard model; outputs in `figures/mini/adt/fig1_*`)
+With Eq. 11 read literally (then the default) the distribution's samples were more spread out than PGD's endpoints
+(mean pairwise ℓ2 1.75 vs 1.29 over 100 Fashion-MNIST test images; the paper: 1.95 vs 1.56 on CIFAR-10), but a much
+weaker attack: the standard model misclassified 35 % of them against 97 % of PGD's. The summed entropy (λ = 0.01 on
+784 coordinates) outweighs the loss and keeps the distribution diffuse. With the official code's normalisation
+(entropy averaged per coordinate, now the default) or with λ = 0 the samples were about as strong as PGD's, and
+then *less* diverse than PGD's (0.93 and 0.79). In the PCA panels the first component mostly separates the two sets
 (PGD's endpoints lie farther from the clean input); the distribution's larger spread is spread over many
 directions, so it shows in the distances more than in the two plotted components.""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),

@@ -95,12 +95,12 @@ for line in collect.compare(rises, adt, "at_pgd", what="loss rise within ±ε", 
     print(line)
 for line in collect.compare(eigs, adt, "at_pgd", what="mean dominant eigenvalue", expect="smaller"):
     print(line)""", ()),
-("md", """### What we found at `mini` (when this notebook was written; outputs in `figures/mini/adt/fig2*`)
+("md", """### What we found at `mini` (before issue 14, with the ADT models trained on Eq. 11 read literally; outputs in `figures/mini/adt/fig2*`)
 Not the paper's picture for the explicit variants: ADT_EXP and ADT_EXP-AM have *larger* dominant eigenvalues than
 AT_PGD (mean 0.49 and 0.52 vs 0.16 over 500 Fashion-MNIST test images) and steeper loss surfaces (loss rise within
 ±ε 1.6-1.7 vs 0.26, 8 images); ADT_IMP-AM is on par with AT_PGD (0.157 vs 0.164; rise 0.255 vs 0.258; both within
 noise). Every robust model is far flatter than Standard (5.3). A likely cause, consistent with the Fig. 1 notebook:
-with the paper's entropy weighting the explicit distributions stay diffuse and weak (ADT_EXP classifies 84 % of its
+with the summed entropy of Eq. 11 (then the default) the explicit distributions stay diffuse and weak (ADT_EXP classifies 84 % of its
 own training samples correctly, AT_PGD 70 % of its PGD examples), so in 5 mini epochs these models mostly see
 noise-like perturbations.""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),

@@ -6,7 +6,8 @@ The explicit adversarial distributions of ADT_EXP (tanh-Gaussian per example, Eq
 fixed AT_PGD and ADT_EXP models for 0…100 iterations (lr 0.3, betas (0, 0), k = 10 MC samples per step); the
 figure shows the classification loss (cross-entropy) and the accuracy of the samples against the iteration.
 The paper's claim: learning the explicit adversarial distributions converges within a few iterations. The entropy
-weight is the one of Table 4's EXP column (λ = 0.01 on the entropy averaged over pixels, as the authors' code).
+weight is the one of Table 4's EXP column and of ADT_EXP's training (λ = 0.01 on the entropy averaged over
+pixels, cumulative inner gradients: the authors' code, the default since issue 14).
 
 Accuracy is shown two ways: per sample (the fraction of the k samples classified correctly; solid) and per
 example with all k samples correct (dashed). At `mini` scale the models are `mini-cnn`s on Fashion-MNIST

@@ -6,7 +6,7 @@ the TRADES loss CE(f(x), y) + β·KL(f(x) ‖ f(x + δ)) for β = 1 and β = 6, 
 batch 128, ε = 0.031), under all white-box attacks of Table 1. The paper's claim: each ADT variant beats TRADES
 on A_rob for both β.
 
-At `mini` scale the models are `mini-cnn`s on Fashion-MNIST (ε = 0.1, 12k training images, 4 epochs), at
+At `mini` scale the models are `mini-cnn`s on Fashion-MNIST (ε = 0.1, 12k training images, 12 epochs with the lr drop in the last), at
 `smoke` scale MLPs on digits. Row labels carry β.""", ()),
 ("code", """scale: str = "smoke"   # smoke | mini | paper
 rows: str = ""         # comma-separated row labels (e.g. "trades β=6,adt_exp β=6"); "" = all eight
