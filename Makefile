@@ -22,7 +22,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env data test test-unit test-notebooks test-portable golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
+.PHONY: help env data readme test test-unit test-notebooks test-portable golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -74,6 +74,9 @@ test-portable: $(STAMP) data ## the notebook tests in a perturbed floating-point
 
 golden: $(STAMP) data ## rebuild notebooks/ from notebooks/specs/; store smoke results + tolerances measured in 4 float environments (tests/goldens/)
 	TQDM_DISABLE=1 $(PY) tools/golden.py $(GOLDEN_ARGS)
+
+readme: $(STAMP) ## regenerate the README's generated findings from the committed mini tables (tools/readme_findings.py)
+	$(PY) tools/readme_findings.py
 
 bench: $(STAMP) data ## print the benchmark table (attack engine vs baselines, same-process ratios) -> figures/bench/bench.json
 	@mkdir -p figures/bench

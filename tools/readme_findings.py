@@ -1,0 +1,84 @@
+"""Regenerate the README's generated findings from the committed mini tables (never typed by hand).
+
+    python tools/readme_findings.py [--check]
+
+Each block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->`` in README.md and is rewritten from
+the table it names. ``--check`` exits 1 when the README differs from what the tables give (a test runs it).
+Until the claims ledger (issue 17) gives seeds and paired confidence intervals, every sentence says "one seed, n = …".
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+LABELS = {"standard": "Standard", "at_fgsm": "AT_FGSM", "at_pgd_madry": "AT_PGD†", "at_pgd": "AT_PGD", "alp": "ALP",
+          "feature_scattering": "Feature Scattering", "adt_exp": "ADT_EXP", "adt_expam": "ADT_EXP-AM",
+          "adt_impam": "ADT_IMP-AM"}
+
+
+def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    lines = path.read_text().splitlines()
+    notes = [ln[2:] for ln in lines if ln.startswith("# ")]
+    return pd.read_csv(io.StringIO("\n".join(ln for ln in lines if not ln.startswith("#")))), notes
+
+
+def _label(row: str) -> str:
+    base, _, rest = row.partition(" ")
+    return LABELS.get(base, base) + (f" {rest}" if rest else "")
+
+
+def adt_table1() -> str:
+    df, notes = read_table(ROOT / "figures" / "mini" / "adt" / "table1.csv")
+    r = df.set_index("model")
+    n = int(r["n"].iloc[0])
+    base = r.loc["at_pgd", "A_rob"]
+    adt = [m for m in r.index if m.startswith("adt_")]
+    parts = [f"{_label(m)} {r.loc[m, 'A_rob']:.1f} % ({r.loc[m, 'A_rob'] - base:+.1f} pp)" for m in adt]
+    better = [_label(m) for m in adt if r.loc[m, "A_rob"] > base]
+    verdict = (f"{', '.join(better)} {'is' if len(better) == 1 else 'are'} above AT_PGD on A_rob" if better
+               else "no ADT row is above AT_PGD on A_rob")
+    others = [f"{_label(m)} {r.loc[m, 'A_rob']:.1f} %" for m in r.index if m not in adt and m != "at_pgd"]
+    return (f"ADT Table 1 at mini (`figures/mini/adt/table1.md`; {notes[-1] if notes else ''}): AT_PGD reaches "
+            f"A_rob {base:.1f} %; {'; '.join(parts)}. In this run (one seed, n = {n}) {verdict}; differences of a few pp "
+            f"are within one run's sampling error (the claims ledger, issue 17, tests them with seeds and paired "
+            f"confidence intervals). Other rows: {'; '.join(others)}. Standard falls to "
+            f"{r.loc['standard', 'PGD-20']:.1f} % under PGD-20.")
+
+
+BLOCKS = {"adt-table1": adt_table1}
+
+
+def render(text: str) -> str:
+    for name, fn in BLOCKS.items():
+        pat = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- /generated:{name} -->)", re.S)
+        if not pat.search(text):
+            raise SystemExit(f"readme_findings: README.md has no block generated:{name}")
+        text = pat.sub(lambda m: m.group(1) + fn() + m.group(2), text)
+    return text
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--check", action="store_true")
+    args = p.parse_args(argv)
+    old = README.read_text()
+    new = render(old)
+    if args.check:
+        if new != old:
+            print("README.md's generated findings differ from the tables: run `make readme`", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
