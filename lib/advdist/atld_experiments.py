@@ -14,7 +14,16 @@ Tramèr et al. 2020). For every attack column this module reports, per IMT varia
 
 On smoke models the cold end-to-end attack alone was slightly *weaker* than the non-adaptive one (IMT's sign step
 makes f(IMT(x)) piecewise constant with jumps, a rough surface for gradient steps); hence the warm start.
-``A_rob`` per row is the per-example worst case over the row's attack columns (ADT Eq. (12)).
+``A_rob`` per row is the per-example worst case over the row's attack columns (ADT Eq. (12)). The paper reports each
+column on its own; for the IMT rows the union is a different quantity (IMT's output depends on which attack made
+the input, so the worst case over separately generated attacks can lie far below every column), so the written
+tables label it :data:`AROB_LABEL`, and the non-adaptive rows (the paper's protocol, beside the paper's numbers) are
+written apart from the end-to-end and adaptive rows (:func:`with_paper`, :func:`adaptive_table`).
+
+Whether D can help at all is measured by :func:`discriminator_report` (D's ROC-AUC for clean vs attacked latents,
+IMT controls with random and flipped signs and smaller steps; :mod:`advdist.analysis.discriminator`), for the
+default ATLD and for the variants of :data:`DISC_VARIANTS` (the official code's discriminator batching, the
+official training step).
 
 The plain rows (standard, at_pgd, feature_scattering, atld = "ATLD−", no IMT) go through
 :func:`advdist.evaluate.robustness_matrix` (cached in each run's folder).
@@ -26,6 +35,7 @@ import pandas as pd
 import torch
 
 from advdist import config, data, evaluate, experiments, methods, report, store
+from advdist.analysis import discriminator as disc_analysis
 from advdist.attacks import settings as attack_settings
 from advdist.defenses import build_imt
 from advdist.train import resolve_device
@@ -33,6 +43,13 @@ from advdist.train import resolve_device
 #: IMT rows: name -> IMT+ flag
 IMT_ROWS = {"atld_imt": False, "atld_imt_plus": True}
 PROTOCOLS = ("non-adaptive", "end-to-end", "adaptive")
+#: how the written tables name the per-example worst case over the attack columns
+AROB_LABEL = "A_rob (worst case over separately generated attacks)"
+#: ATLD models whose discriminator :func:`discriminator_report` measures: row labels of ``atld-table1`` (the
+#: default ATLD and its optional rows with the official code's discriminator batching / training step)
+DISC_VARIANTS = ("atld", "atld (pure D batches)", "atld (code)")
+#: attacks (on the bare classifier) whose latents D must flag, and whose accuracy the IMT controls report
+DISC_ATTACKS = ("PGD-20", "CW-20")
 #: attack functions that take a starting point ``x_init`` (warm start of the adaptive protocol)
 _WARM = ("pgd", "cw_linf", "mim")
 
@@ -121,39 +138,94 @@ def evaluate_atld_table(key: str = "atld-table1", *, scale: str, n_eval: int | N
     cfg = cfg or config.resolve(scale, spec.setting)
     atld_opts = {**methods.atld.ATLD.defaults, **config.resolve(scale, spec.setting, method="atld").method_kwargs}
     info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model, "missing": missing,
-            "atld": {k: atld_opts[k] for k in ("disc_input", "invariance", "lam", "random_start")}}
+            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"],
+            "missing": missing,
+            "atld": {k: atld_opts[k] for k in ("disc_input", "invariance", "lam", "random_start", "disc_batches",
+                                               "disc_latents")}}
     return pd.DataFrame(rows), info
 
 
+def caption(info: dict, protocol: str, n: int | None = None) -> str:
+    """The line under an ATLD table: what ran (scale, dataset, model, ε, protocol, examples), from ``info``."""
+    eps = f"ℓ∞ ε = {info['eps']:.4g}"
+    if "paper_eps" in info and abs(info["eps"] - info["paper_eps"]) > 1e-12:
+        eps += f" (paper: {info['paper_eps'] * 255:.0f}/255)"
+    extra = f"model {info['model']}, {eps}; protocol: {protocol}"
+    if n:
+        extra += f"; {n} test examples"
+    return report.header(scale=info["scale"], dataset=info["dataset"], paper_dataset=info["paper_dataset"],
+                         extra=extra)
+
+
+#: protocol wording for :func:`caption`
+PAPER_PROTOCOL = ("white-box attacks on the bare classifier; the IMT rows classify those inputs through IMT "
+                  "(non-adaptive, the paper's protocol)")
+ADAPTIVE_PROTOCOL = ("IMT attacked through the wrapper (end-to-end, BPDA) and the per-example worst of end-to-end, "
+                     "warm-started and non-adaptive (adaptive); no paper numbers: the paper ran none of these")
+
+
 def with_paper(key: str, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
-    """``ours`` beside the paper's numbers (``data/paper/atld_table1.csv``): one row per (model, protocol) of ours,
-    the paper's value ``<col> (paper)`` beside each of our columns (the paper's IMT rows are non-adaptive: they are
-    placed beside every protocol of that row), then the cited-only rows of the paper (``cited`` = yes), which we do
-    not reproduce. Δ columns only when the setting is the paper's."""
+    """The paper's protocol beside the paper's numbers (``data/paper/<csv>``): the plain rows and the IMT rows under
+    the non-adaptive protocol (the only one the paper used), the paper's value ``<col> (paper)`` beside each of our
+    columns, then the cited-only rows of the paper (``cited`` = yes), which we do not reproduce. ``A_rob`` (ours
+    only) is renamed :data:`AROB_LABEL`. The end-to-end and adaptive rows are in :func:`adaptive_table`. Δ columns
+    only when the setting is the paper's."""
     paper = report.paper_table(experiments.table(key).paper_csv)
     comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
-    merged = report.beside_paper(ours, paper.drop(columns=["cited"]), comparable=comparable)
+    mine = ours[ours["protocol"].isin(["—", "non-adaptive"])] if "protocol" in ours else ours
+    merged = report.beside_paper(mine, paper.drop(columns=["cited"]), comparable=comparable)
     cited = paper[paper["cited"] == "yes"].drop(columns=["cited"])
     cited = cited.rename(columns={c: f"{c} (paper)" for c in cited.columns if c != "model"})
     cited["protocol"] = "cited, not reproduced"
     cols = ["model", "protocol"] + [c for c in merged.columns if c not in ("model", "protocol")]
-    return pd.concat([merged, cited], ignore_index=True)[cols]
+    return pd.concat([merged, cited], ignore_index=True)[cols].rename(columns={"A_rob": AROB_LABEL})
+
+
+def adaptive_table(ours: pd.DataFrame) -> pd.DataFrame:
+    """Our IMT rows under all three protocols, with ATLD− (no IMT) first for reference; no paper columns (the paper
+    evaluated IMT non-adaptively only). ``A_rob`` is renamed :data:`AROB_LABEL`."""
+    rows = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
+    imt = ours[ours["model"].isin(list(IMT_ROWS))]
+    return pd.concat([rows, imt], ignore_index=True).rename(columns={"A_rob": AROB_LABEL})
+
+
+def imt_columns(ours: pd.DataFrame, columns=("A_nat", "FGSM", "PGD-20", "CW-20")) -> list[str]:
+    """Plain sentences, one per IMT row and column: accuracy under the paper's (non-adaptive) protocol against ATLD−
+    (the bare classifier, same attack column) — the comparison the paper's Table 1 makes, per column."""
+    base = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
+    if base.empty:
+        return ["atld not in the table; no comparison"]
+    out = []
+    for r in IMT_ROWS:
+        sub = ours[(ours["model"] == r) & (ours["protocol"] == "non-adaptive")]
+        if sub.empty:
+            continue
+        parts = []
+        for c in columns:
+            if c in sub and c in base:
+                na, b = float(sub[c].iloc[0]), float(base[c].iloc[0])
+                parts.append(f"{c} {na:.2f} vs {b:.2f} ({na - b:+.2f} pp)")
+        verdict = [p for p in parts if "(+" in p]
+        out.append(f"{r} (non-adaptive) vs ATLD− per column: " + "; ".join(parts)
+                   + f" — IMT raises {len(verdict)} of {len(parts)} columns")
+    return out
 
 
 def imt_gain(ours: pd.DataFrame, column: str = "A_rob") -> list[str]:
-    """Plain sentences: how much of IMT's gain over ATLD− (the bare classifier) survives the adaptive attack."""
+    """Plain sentences: how much of IMT's gain over ATLD− (the bare classifier) survives the adaptive attack
+    (``column`` = ``"A_rob"`` is named the worst case over separately generated attacks)."""
     base = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
     if base.empty:
         return ["atld not in the table; no comparison"]
     b = float(base[column].iloc[0])
+    label = "worst case over separately generated attacks" if column == "A_rob" else column
     out = []
     for r in IMT_ROWS:
         sub = ours[ours["model"] == r].set_index("protocol")[column]
         if "non-adaptive" not in sub:
             continue
         na = float(sub["non-adaptive"])
-        line = f"{r}: {column} {na:.2f} non-adaptive vs {b:.2f} without IMT ({na - b:+.2f} pp)"
+        line = f"{r}: {label} {na:.2f} non-adaptive vs {b:.2f} without IMT ({na - b:+.2f} pp)"
         if "adaptive" in sub:
             ad = float(sub["adaptive"])
             gain = na - b
@@ -162,6 +234,103 @@ def imt_gain(ours: pd.DataFrame, column: str = "A_rob") -> list[str]:
             line += f", {kept:.0f} % of the gain kept)" if gain > 0 else ")"
         if "end-to-end" in sub:
             line += f" [end-to-end alone: {float(sub['end-to-end']):.2f}]"
+        out.append(line)
+    return out
+
+
+# ---- does the discriminator separate what it must? (issue 15) --------------------------------------------------
+def discriminator_report(model, run, data_xy, *, scale: str, dataset: str, attacks=DISC_ATTACKS,
+                         step_ratios=disc_analysis.STEP_RATIOS, directions=disc_analysis.DIRECTIONS, seed: int = 0,
+                         batch_size: int = 500, device: str | torch.device = "cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """For one trained ATLD ``run``: (auc, controls).
+
+    ``auc``: one row per attack (ATLD settings at ``scale``, crafted on the bare classifier as in the paper): D⁰'s
+    ROC-AUC for clean vs attacked latents in eval mode, the mean P(natural) of both, and the mean change in P(natural)
+    that IMT (D's sign, step ε) causes on clean and on attacked inputs (:mod:`advdist.analysis.discriminator`).
+    ``controls``: :func:`advdist.analysis.discriminator.imt_controls` on clean and attacked inputs (D's sign / random /
+    flipped, step r·ε).
+    """
+    from advdist.methods.atld import ATLD, load_discriminator
+
+    x, y = (t.to(device) for t in data_xy)
+    disc = load_discriminator(run, model, device=device)
+    disc_input = {**ATLD.defaults, **run.config.method_kwargs}["disc_input"]
+    eps = run.config.eps
+    model.eval()
+    adv = {}
+    for k, name in enumerate(attacks):
+        spec = attack_settings.get(name, scale=scale, paper="atld", dataset=dataset)
+        adv[name] = _attack(spec, model, x, y, batch_size, seed + k)
+    controls = disc_analysis.imt_controls(model, disc, y, {"clean": x, **adv}, eps=eps, step_ratios=step_ratios,
+                                          directions=directions, disc_input=disc_input, seed=seed,
+                                          batch_size=batch_size)
+    imt = controls[(controls["direction"] == "discriminator") & (controls["step/eps"] == 1.0)].set_index("input")
+    rows = []
+    for name, xa in adv.items():
+        a = disc_analysis.discriminator_auc(model, disc, x, xa, disc_input=disc_input, batch_size=batch_size)
+        row = {"attack": name, "auc": a["auc"], "p_nat_clean": a["p_nat_clean"], "p_nat_adv": a["p_nat_adv"]}
+        if not imt.empty:
+            row.update({"dP_nat_imt_clean": float(imt.loc["clean", "dP_nat"]),
+                        "dP_nat_imt_adv": float(imt.loc[name, "dP_nat"])})
+        rows.append({**row, "n": a["n"]})
+    return pd.DataFrame(rows), controls
+
+
+def discriminator_table(key: str = "atld-table1", *, scale: str, variants=DISC_VARIANTS, n_eval: int | None = None,
+                        device: str = "auto", seed: int = 0, attacks=DISC_ATTACKS, step_ratios=disc_analysis.STEP_RATIOS,
+                        progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`discriminator_report` for each ATLD model of ``variants`` (row labels of table ``key``, trained or
+    loaded through the run store on the table's test subset). Returns (auc, controls), each with a ``variant``
+    column first and, in ``auc``, the variant's ``disc_batches`` / ``disc_latents`` / ``invariance`` options."""
+    spec = experiments.table(key)
+    dev = resolve_device(device)
+    aucs, ctrls = [], []
+    for label in variants:
+        row = spec.row(label)
+        cfg = spec.config(row, scale, seed)
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
+        x, y = experiments.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
+        auc, ctrl = discriminator_report(model, run, (x, y), scale=scale, dataset=cfg.dataset, attacks=attacks,
+                                         step_ratios=step_ratios, seed=seed, device=dev)
+        opts = {**methods.atld.ATLD.defaults, **cfg.method_kwargs}
+        auc.insert(0, "variant", label)
+        for i, k in enumerate(("disc_batches", "disc_latents", "invariance"), start=1):
+            auc.insert(i, k, opts[k])
+        ctrl.insert(0, "variant", label)
+        aucs.append(auc)
+        ctrls.append(ctrl)
+    return pd.concat(aucs, ignore_index=True), pd.concat(ctrls, ignore_index=True)
+
+
+def controls_wide(controls: pd.DataFrame, variant: str | None = None, value: str = "acc") -> pd.DataFrame:
+    """The IMT controls of one variant as a wide table: one row per (direction, step/eps), one column per input."""
+    c = controls if variant is None else controls[controls["variant"] == variant]
+    w = c.pivot_table(index=["direction", "step/eps"], columns="input", values=value, sort=False)
+    return w[list(dict.fromkeys(c["input"]))].reset_index()
+
+
+def discriminator_sentences(auc: pd.DataFrame, controls: pd.DataFrame, attack: str = "PGD-20") -> list[str]:
+    """Plain sentences per variant: D's AUC for clean vs ``attack`` latents, and whether IMT's step (D's sign, ε)
+    beats a random-sign step and the flipped sign of the same size on ``attack`` inputs."""
+    out = []
+    for v in dict.fromkeys(auc["variant"]):
+        a = auc[(auc["variant"] == v) & (auc["attack"] == attack)]
+        if a.empty:
+            continue
+        a = a.iloc[0]
+        line = (f"{v}: D's ROC-AUC clean vs {attack} latents {a['auc']:.3f} (mean P(natural) {a['p_nat_clean']:.3f} "
+                f"clean, {a['p_nat_adv']:.3f} attacked)")
+        c = controls[(controls["variant"] == v) & (controls["input"] == attack)].set_index(["direction", "step/eps"])
+        try:
+            acc0 = float(c.loc[("discriminator", 0.0), "acc"])
+            d, r, f = (float(c.loc[(k, 1.0), "acc"]) for k in ("discriminator", "random", "flipped"))
+        except KeyError:
+            out.append(line)
+            continue
+        cmp_r = "better than" if d > r else ("as good as" if d == r else "worse than")
+        line += (f"; {attack} accuracy {acc0:.1f} % without IMT, {d:.1f} % with IMT (D's sign, step ε), "
+                 f"{r:.1f} % with a random sign, {f:.1f} % with the flipped sign — D's direction is {cmp_r} random")
         out.append(line)
     return out
 
