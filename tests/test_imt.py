@@ -333,6 +333,29 @@ def test_discriminator_report_on_a_trained_smoke_model(trained):
     ctrl.insert(0, "variant", "atld")
     auc.insert(0, "variant", "atld")
     wide = controls_wide(ctrl, "atld")
-    assert list(wide.columns) == ["direction", "step/eps", "clean", "PGD-20", "CW-20"] and len(wide) == 15
+    assert list(wide.columns) == ["direction", "step", "clean", "PGD-20", "CW-20"] and len(wide) == 15
+    assert list(wide["step"][:5]) == ["0", "ε/8", "ε/4", "ε/2", "ε"]
     lines = discriminator_sentences(auc, ctrl)
     assert len(lines) == 1 and lines[0].startswith("atld: D's ROC-AUC clean vs PGD-20 latents")
+
+
+def test_one_run_is_shown_once_beside_both_papers():
+    """ATLD Table 2's CIFAR-100 and SVHN halves (and Table 6's) resolve to the same models at mini (both Fashion-MNIST):
+    shared_runs says so, and with_papers puts one result beside both papers' columns; at paper scale they differ."""
+    import pandas as pd
+
+    from advdist import atld_experiments as E
+
+    keys = ("atld-table2-cifar100", "atld-table2-svhn")
+    assert E.shared_runs(keys, scale="mini") and E.shared_runs(("atld-table6-svhn", "atld-table6-cifar100"), scale="mini")
+    assert not E.shared_runs(keys, scale="paper")
+    ours = pd.DataFrame([{"model": "atld", "protocol": "—", "A_nat": 90.0, "PGD-20": 50.0, "A_rob": 40.0, "n": 10},
+                         {"model": "atld_imt", "protocol": "adaptive", "A_nat": 88.0, "PGD-20": 45.0, "A_rob": 42.0,
+                          "n": 10}])
+    info = {"scale": "mini", "dataset": "fashion_mnist", "paper_dataset": "cifar100"}
+    t = E.with_papers(keys, ours, info)
+    assert list(t.columns[:5]) == ["model", "protocol", "A_nat", "A_nat (paper, cifar100)", "A_nat (paper, svhn)"]
+    row = t[t["model"] == "atld"].iloc[0]
+    assert row["A_nat (paper, cifar100)"] == 74.90 and row["A_nat (paper, svhn)"] == 96.90
+    assert "adaptive" not in set(t["protocol"]) and E.AROB_LABEL in t.columns
+    assert E.joint_info(keys, info)["paper_dataset"] == "cifar100 and svhn"

@@ -145,6 +145,16 @@ def evaluate_atld_table(key: str = "atld-table1", *, scale: str, n_eval: int | N
     return pd.DataFrame(rows), info
 
 
+def table_info(key: str, scale: str, seed: int = 0) -> dict:
+    """What table ``key`` runs at ``scale``: scale, dataset, the paper's dataset, model, ε, the paper's ε (for
+    :func:`caption`), from the config of its ATLD row."""
+    spec = experiments.table(key)
+    cfg = spec.config(spec.row("atld"), scale, seed) if "atld" in [r.label for r in spec.rows] else \
+        config.resolve(scale, spec.setting, seed=seed)
+    return {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
+            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"]}
+
+
 def caption(info: dict, protocol: str, n: int | None = None) -> str:
     """The line under an ATLD table: what ran (scale, dataset, model, ε, protocol, examples), from ``info``."""
     eps = f"ℓ∞ ε = {info['eps']:.4g}"
@@ -158,6 +168,8 @@ def caption(info: dict, protocol: str, n: int | None = None) -> str:
 
 
 #: protocol wording for :func:`caption`
+TRANSFER_PROTOCOL = ("transfer: attacks crafted on each source model (white-box there), classified by each defence; "
+                     "IMT rows classify through IMT; columns = source model / attack")
 PAPER_PROTOCOL = ("white-box attacks on the bare classifier; the IMT rows classify those inputs through IMT "
                   "(non-adaptive, the paper's protocol)")
 ADAPTIVE_PROTOCOL = ("IMT attacked through the wrapper (end-to-end, BPDA) and the per-example worst of end-to-end, "
@@ -189,25 +201,97 @@ def adaptive_table(ours: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([rows, imt], ignore_index=True).rename(columns={"A_rob": AROB_LABEL})
 
 
-def imt_columns(ours: pd.DataFrame, columns=("A_nat", "FGSM", "PGD-20", "CW-20")) -> list[str]:
-    """Plain sentences, one per IMT row and column: accuracy under the paper's (non-adaptive) protocol against ATLD−
-    (the bare classifier, same attack column) — the comparison the paper's Table 1 makes, per column."""
+def write_atld_tables(key: str, ours: pd.DataFrame, info: dict, name: str, *, papers: tuple[str, ...] | None = None
+                      ) -> str:
+    """Write table ``key`` as two files under ``figures/<scale>/atld/``: ``<name>`` (the paper's protocol beside the
+    paper's numbers, :func:`with_paper`; with ``papers`` = several table keys, :func:`with_papers`) and
+    ``<name>_adaptive`` (:func:`adaptive_table`), each with a caption saying what ran (:func:`caption`). Returns the
+    text a notebook prints."""
+    from advdist import paths
+
+    spec = experiments.table(key)
+    n = int(ours["n"].iloc[0]) if len(ours) else 0
+    out_dir = paths.figures_dir(info["scale"], "atld")
+    if papers:
+        info = joint_info(papers, info)
+    main = with_papers(papers, ours, info) if papers else with_paper(key, ours, info)
+    title = spec.title if not papers else " + ".join(experiments.table(k).title for k in papers)
+    note = caption(info, PAPER_PROTOCOL, n) + f"; ATLD options {info['atld']}"
+    report.write_table(main, out_dir / name, title=title + " — the paper's protocol", note=note)
+    lines = ["The paper's protocol: " + note, report.to_markdown(main), *imt_columns(ours)]
+    if set(ours.get("protocol", [])) & {"end-to-end", "adaptive"}:
+        adapt = adaptive_table(ours)
+        note2 = caption(info, ADAPTIVE_PROTOCOL, n)
+        report.write_table(adapt, out_dir / f"{name}_adaptive", title=title + " — IMT under attacks that know IMT",
+                           note=note2)
+        lines += ["", "Attacks that know IMT (not in the paper): " + note2, report.to_markdown(adapt), *imt_gain(ours)]
+    return "\n".join(lines)
+
+
+def joint_info(keys, info: dict) -> dict:
+    """``info`` of one run shown beside several papers' tables: ``paper_dataset`` names them all."""
+    names = [config.SETTINGS[experiments.table(k).setting]["dataset"] for k in keys]
+    return {**info, "paper_dataset": " and ".join(dict.fromkeys(names))}
+
+
+def shared_runs(keys, *, scale: str, seed: int = 0) -> bool:
+    """True when every row of the tables ``keys`` resolves to the same training config at ``scale`` (e.g. ATLD Table 2's
+    CIFAR-100 and SVHN halves at mini, both Fashion-MNIST): the tables then show one result, not copies of it."""
+    specs = [experiments.table(k) for k in keys]
+    labels = [r.label for r in specs[0].rows]
+    if any([r.label for r in s.rows] != labels for s in specs):
+        return False
+    return all(len({s.config(lab, scale, seed).hash() for s in specs}) == 1 for lab in labels)
+
+
+def with_papers(keys, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
+    """One result beside several papers' tables (``keys``, e.g. ATLD Table 2's two halves when they share their runs):
+    the paper's protocol rows of ours (as :func:`with_paper`), then for every shared column the paper's value of each
+    table as ``<col> (paper, <dataset>)``; the cited rows of each table appended, marked with their table."""
+    mine = ours[ours["protocol"].isin(["—", "non-adaptive"])] if "protocol" in ours else ours
+    merged, cited_all, names = mine.copy(), [], {}
+    for k in keys:
+        spec = experiments.table(k)
+        ds = config.SETTINGS[spec.setting]["dataset"]
+        paper = report.paper_table(spec.paper_csv)
+        cols = [c for c in mine.columns if c in paper.columns and c != "model"]
+        names[k] = {c: f"{c} (paper, {ds})" for c in cols}
+        merged = merged.merge(paper[["model"] + cols].rename(columns=names[k]), on="model", how="left")
+        cited = paper[paper["cited"] == "yes"][["model"] + cols].rename(columns=names[k])
+        cited["protocol"] = f"cited in the {ds} table, not reproduced"
+        cited_all.append(cited)
+    order = ["model", "protocol"]
+    for c in mine.columns:
+        if c in ("model", "protocol"):
+            continue
+        order.append(c)
+        order += [names[k][c] for k in keys if c in names[k]]
+    out = pd.concat([merged, *cited_all], ignore_index=True)
+    return out[order + [c for c in out.columns if c not in order]].rename(columns={"A_rob": AROB_LABEL})
+
+
+def imt_columns(ours: pd.DataFrame, columns=None) -> list[str]:
+    """Plain sentences, one per IMT row: accuracy under the paper's (non-adaptive) protocol against ATLD− (the bare
+    classifier, same attack column), column by column — the comparison the paper's Table 1 makes. ``columns``
+    defaults to A_nat and every attack column (not the union A_rob)."""
     base = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
     if base.empty:
         return ["atld not in the table; no comparison"]
+    if columns is None:
+        columns = [c for c in ours.columns if c not in ("model", "protocol", "n", "A_rob")]
     out = []
     for r in IMT_ROWS:
         sub = ours[(ours["model"] == r) & (ours["protocol"] == "non-adaptive")]
         if sub.empty:
             continue
-        parts = []
+        parts, up = [], 0
         for c in columns:
             if c in sub and c in base:
                 na, b = float(sub[c].iloc[0]), float(base[c].iloc[0])
                 parts.append(f"{c} {na:.2f} vs {b:.2f} ({na - b:+.2f} pp)")
-        verdict = [p for p in parts if "(+" in p]
+                up += na > b
         out.append(f"{r} (non-adaptive) vs ATLD− per column: " + "; ".join(parts)
-                   + f" — IMT raises {len(verdict)} of {len(parts)} columns")
+                   + f" — IMT raises {up} of {len(parts)} columns")
     return out
 
 
@@ -303,11 +387,25 @@ def discriminator_table(key: str = "atld-table1", *, scale: str, variants=DISC_V
     return pd.concat(aucs, ignore_index=True), pd.concat(ctrls, ignore_index=True)
 
 
+def step_label(ratio: float) -> str:
+    """A step given as a multiple of ε, written as a fraction of ε: 0, ε/8, ε/4, 3ε/4, ε, 2ε."""
+    from fractions import Fraction
+
+    f = Fraction(float(ratio)).limit_denominator(64)
+    if f == 0:
+        return "0"
+    num = "ε" if f.numerator == 1 else f"{f.numerator}ε"
+    return num if f.denominator == 1 else f"{num}/{f.denominator}"
+
+
 def controls_wide(controls: pd.DataFrame, variant: str | None = None, value: str = "acc") -> pd.DataFrame:
-    """The IMT controls of one variant as a wide table: one row per (direction, step/eps), one column per input."""
+    """The IMT controls of one variant as a wide table: one row per (direction, step), one column per input; the step
+    is written as a fraction of ε (:func:`step_label`)."""
     c = controls if variant is None else controls[controls["variant"] == variant]
     w = c.pivot_table(index=["direction", "step/eps"], columns="input", values=value, sort=False)
-    return w[list(dict.fromkeys(c["input"]))].reset_index()
+    w = w[list(dict.fromkeys(c["input"]))].reset_index()
+    w.insert(1, "step", [step_label(r) for r in w.pop("step/eps")])
+    return w
 
 
 def discriminator_sentences(auc: pd.DataFrame, controls: pd.DataFrame, attack: str = "PGD-20") -> list[str]:
@@ -328,9 +426,12 @@ def discriminator_sentences(auc: pd.DataFrame, controls: pd.DataFrame, attack: s
         except KeyError:
             out.append(line)
             continue
-        cmp_r = "better than" if d > r else ("as good as" if d == r else "worse than")
+        n = int(c.loc[("discriminator", 1.0), "n"])
         line += (f"; {attack} accuracy {acc0:.1f} % without IMT, {d:.1f} % with IMT (D's sign, step ε), "
-                 f"{r:.1f} % with a random sign, {f:.1f} % with the flipped sign — D's direction is {cmp_r} random")
+                 f"{r:.1f} % with a random sign, {f:.1f} % with the flipped sign: D's sign − random sign "
+                 f"{d - r:+.1f} pp, IMT − no IMT {d - acc0:+.1f} pp (same {n} inputs)")
+        if d <= r:
+            line += " — a random step of the same size does as well as D's"
         out.append(line)
     return out
 
@@ -366,7 +467,7 @@ def atld_transfer(key: str = "atld-table3", *, scale: str, n_eval: int | None = 
                 acc = 100.0 * _correct(target, x_adv, y, batch_size).float().mean().item()
                 out.append({"attack": name, "source": src, "defense": t, "acc": acc, "n": len(y)})
     info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model}
+            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"]}
     return pd.DataFrame(out), info
 
 
@@ -385,6 +486,20 @@ def transfer_beside_paper(key: str, df: pd.DataFrame, info: dict) -> pd.DataFram
     wide.columns = [f"{c} ({w})" if w == "paper" else c for c, w in wide.columns]
     rows = [d for d in TRANSFER_DEFENSES if d in wide.index]
     return wide.loc[rows].reset_index()
+
+
+def transfer_beside_papers(keys, df: pd.DataFrame, info: dict) -> pd.DataFrame:
+    """One transfer result beside several papers' tables (``keys`` whose rows share their runs, e.g. ATLD Table 6's
+    SVHN and CIFAR-100 halves at mini): ours once, then ``<column> (paper, <dataset>)`` for each table."""
+    out = None
+    for k in keys:
+        ds = config.SETTINGS[experiments.table(k).setting]["dataset"]
+        w = transfer_beside_paper(k, df, {**info, "paper_dataset": ds})
+        w = w.rename(columns={c: c.replace(" (paper)", f" (paper, {ds})") for c in w.columns})
+        out = w if out is None else out.merge(w[["defense"] + [c for c in w.columns if "(paper" in c]], on="defense")
+    ours = [c for c in out.columns if c != "defense" and "(paper" not in c]
+    order = ["defense"] + [x for c in ours for x in [c] + [c2 for c2 in out.columns if c2.startswith(f"{c} (paper")]]
+    return out[order]
 
 
 # ---- accuracy vs ε (Fig. 3) -------------------------------------------------------------------------------------

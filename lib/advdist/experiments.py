@@ -136,7 +136,7 @@ TABLES: dict[str, RobustnessTable] = {
     # ---- ATLD tables (issue 5) ------------------------------------------------------------------------
     # the IMT rows (ATLD-IMT, ATLD-IMT+) are wrapped models: advdist.atld_experiments adds them
     "atld-table1": RobustnessTable(
-        key="atld-table1", title="ATLD Table 1: white-box robustness (CIFAR-10, ε = 8/255)", paper="atld",
+        key="atld-table1", title="ATLD Table 1: white-box robustness (paper: CIFAR-10, ε = 8/255)", paper="atld",
         setting="atld-cifar10", methods=("standard", "at_pgd", "feature_scattering", "atld"),
         attacks=("FGSM", "PGD-20", "PGD-40", "PGD-100", "CW-20", "CW-40", "CW-100"), paper_csv="atld_table1",
         # the discriminator diagnostics (atld_experiments.discriminator_table) also train these two variants
@@ -147,7 +147,7 @@ TABLES: dict[str, RobustnessTable] = {
                       note="the official release's step: logits into D, logit MSE with the adaptive weight instead "
                            "of fooling D, random start, pure D batches"))),
     **{f"atld-table2-{ds}": RobustnessTable(
-        key=f"atld-table2-{ds}", title=f"ATLD Table 2: white-box robustness ({name}, ε = 8/255)", paper="atld",
+        key=f"atld-table2-{ds}", title=f"ATLD Table 2: white-box robustness (paper: {name}, ε = 8/255)", paper="atld",
         setting=f"atld-{ds}", methods=("standard", "at_pgd", "feature_scattering", "atld"),
         attacks=("FGSM", "PGD-20", "PGD-100", "CW-20", "CW-100"), paper_csv=f"atld_table2_{ds}")
        for ds, name in (("cifar100", "CIFAR-100"), ("svhn", "SVHN"))},
@@ -157,16 +157,16 @@ TABLES: dict[str, RobustnessTable] = {
         methods=("standard", "at_pgd", "feature_scattering", "atld"), attacks=("FGSM", "PGD-20", "CW-20"),
         paper_csv=csv)
        for key, title, setting, csv in (
-           ("atld-table3", "ATLD Table 3: transfer attacks (CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table3"),
-           ("atld-table6-svhn", "ATLD Table 6: transfer attacks (SVHN, ε = 8/255)", "atld-svhn", "atld_table6"),
-           ("atld-table6-cifar100", "ATLD Table 6: transfer attacks (CIFAR-100, ε = 8/255)", "atld-cifar100",
+           ("atld-table3", "ATLD Table 3: transfer attacks (paper: CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table3"),
+           ("atld-table6-svhn", "ATLD Table 6: transfer attacks (paper: SVHN, ε = 8/255)", "atld-svhn", "atld_table6"),
+           ("atld-table6-cifar100", "ATLD Table 6: transfer attacks (paper: CIFAR-100, ε = 8/255)", "atld-cifar100",
             "atld_table6"))},
     **{key: RobustnessTable(
         key=key, title=title, paper="atld", setting=setting, methods=("feature_scattering", "atld"),
         attacks=("CW-100", "AA", "RayS"), paper_csv=csv, n_eval={"smoke": 4, "mini": 200})
        for key, title, setting, csv in (
-           ("atld-table4", "ATLD Table 4: AutoAttack and RayS (CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table4"),
-           ("atld-table5", "ATLD Table 5: AutoAttack and RayS (CIFAR-100, ε = 8/255)", "atld-cifar100", "atld_table5"))},
+           ("atld-table4", "ATLD Table 4: AutoAttack and RayS (paper: CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table4"),
+           ("atld-table5", "ATLD Table 5: AutoAttack and RayS (paper: CIFAR-100, ε = 8/255)", "atld-cifar100", "atld_table5"))},
     # ---- ATENT tables (issue 6) -----------------------------------------------------------------------
     "atent-table1": RobustnessTable(
         key="atent-table1", title="ATENT Table 1: ℓ2 robustness (MNIST, LeNet5, ε2 = 2)", paper="atent",
