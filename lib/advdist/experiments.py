@@ -229,9 +229,45 @@ def evaluate_table(key: str, *, scale: str, rows: list[str] | None = None, n_eva
         out.append({"model": r.label, **(rm.accuracy() * 100).to_dict(), "n": len(y)})
     ours = pd.DataFrame(out)
     cfg = cfg or spec.config(spec.rows[0], scale, seed)
-    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model, "eps": cfg.eps}
+    paper = config.SETTINGS[spec.setting]
+    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": paper["dataset"],
+            "model": cfg.model, "eps": cfg.eps, "paper_model": paper["model"], "paper_eps": paper["eps"],
+            "n_train": cfg.n_train, "epochs": cfg.epochs, "paper_epochs": paper["epochs"],
+            "attacks": list(spec.attacks), "paper": spec.paper}
     return ours, missing, matrices, info
+
+
+def comparable(info: dict) -> bool:
+    """Δ to the paper is meaningful: the paper's scale and dataset, or a smaller run on the paper's dataset with the
+    paper's model and ε (e.g. ATENT Tables 1-2 on real MNIST at mini; :func:`differences` says what differs)."""
+    if info["dataset"] != info["paper_dataset"]:
+        return False
+    if info["scale"] == "paper":
+        return True
+    return (info.get("model") == info.get("paper_model") and info.get("paper_eps") is not None
+            and abs(float(info["eps"]) - float(info["paper_eps"])) < 1e-9)
+
+
+def differences(info: dict) -> str:
+    """What a comparable smaller run does not share with the paper's: training subset and epochs, and every attack
+    setting whose arguments differ from the paper's (``info`` from :func:`evaluate_table`)."""
+    from advdist.attacks import settings as attack_settings
+
+    out = []
+    n = info.get("n_train")
+    out.append(f"training on {n if n else 'all'} images for {info['epochs']} epochs (paper: all, "
+               f"{info['paper_epochs']} epochs)")
+    for name in info.get("attacks", []):
+        try:
+            ours = attack_settings.get(name, scale=info["scale"], paper=info["paper"], dataset=info["dataset"]).kwargs
+            theirs = attack_settings.get(name, scale="paper", paper=info["paper"], dataset=info["paper_dataset"]).kwargs
+        except ValueError:
+            continue
+        diff = [f"{k} {ours.get(k)!r} (paper {theirs.get(k)!r})" for k in sorted(set(ours) | set(theirs))
+                if ours.get(k) != theirs.get(k)]
+        if diff:
+            out.append(f"{name}: " + ", ".join(diff))
+    return "; ".join(out)
 
 
 def train_times(key: str, *, scale: str, rows: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
@@ -369,9 +405,8 @@ def lambda_sweep(lams=(0.0, 0.001, 0.01, 0.1, 1.0), *, scale: str, method: str =
 
 
 def with_paper(key: str, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
-    """``ours`` beside the paper's numbers (Δ only when the setting is the paper's)."""
-    comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
-    return report.beside_paper(ours, report.paper_table(table(key).paper_csv), comparable=comparable)
+    """``ours`` beside the paper's numbers (Δ only when the setting matches the paper's: :func:`comparable`)."""
+    return report.beside_paper(ours, report.paper_table(table(key).paper_csv), comparable=comparable(info))
 
 
 def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], name: str,
@@ -382,8 +417,10 @@ def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], n
     spec = table(key)
     tab = with_paper(key, ours, info)
     n = int(ours["n"].iloc[0]) if len(ours) else 0
+    same = comparable(info)
     note = report.header(scale=info["scale"], dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                         extra=f"model {info['model']}, ε = {info['eps']:.4g}; {n} test examples attacked")
+                         extra=f"model {info['model']}, ε = {info['eps']:.4g}; {n} test examples attacked",
+                         comparable=same, differences=differences(info) if same else "")
     report.write_table(tab, paths.figures_dir(info["scale"], spec.paper) / name, title=spec.title, note=note,
                        floatfmt=floatfmt)
     lines = [note, report.to_markdown(tab, floatfmt)]
