@@ -419,7 +419,8 @@ def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], n
     n = int(ours["n"].iloc[0]) if len(ours) else 0
     same = comparable(info)
     note = report.header(scale=info["scale"], dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                         extra=f"model {info['model']}, ε = {info['eps']:.4g}; {n} test examples attacked",
+                         extra=f"model {info['model']}, ε = {info['eps']:.4g}; protocol: white-box "
+                               f"{', '.join(spec.attacks)} on each model; {n} test examples attacked",
                          comparable=same, differences=differences(info) if same else "")
     report.write_table(tab, paths.figures_dir(info["scale"], spec.paper) / name, title=spec.title, note=note,
                        floatfmt=floatfmt)
