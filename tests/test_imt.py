@@ -359,3 +359,40 @@ def test_one_run_is_shown_once_beside_both_papers():
     assert row["A_nat (paper, cifar100)"] == 74.90 and row["A_nat (paper, svhn)"] == 96.90
     assert "adaptive" not in set(t["protocol"]) and E.AROB_LABEL in t.columns
     assert E.joint_info(keys, info)["paper_dataset"] == "cifar100 and svhn"
+
+
+def test_probe_auc_measures_separability():
+    """A mean shift of ‖μ‖ = 2 in 8-D: the linear probe's held-out AUC is Φ(‖μ‖/√2) = 0.921 (the best rule); two sets
+    that differ only in their radius defeat the linear probe (≈ 0.5) but not the MLP probe."""
+    from scipy.stats import norm
+
+    from advdist.analysis.discriminator import probe_auc
+
+    g = torch.Generator().manual_seed(0)
+    mu = torch.full((8,), 2.0 / 8 ** 0.5)
+    pos = lambda n: torch.randn(n, 8, generator=g)  # noqa: E731
+    a = probe_auc(pos(1500), pos(1500) + mu, pos(2000), pos(2000) + mu)
+    # positives are the unshifted set: P(score_pos > score_neg) with the shift along −w
+    assert a == pytest.approx(norm.cdf(2.0 / 2 ** 0.5), abs=0.02)
+    inner = lambda n: 0.5 * torch.randn(n, 8, generator=g)  # noqa: E731
+    outer = lambda n: 1.5 * torch.randn(n, 8, generator=g)  # noqa: E731
+    lin = probe_auc(inner(800), outer(800), inner(600), outer(600), probe="linear")
+    mlp = probe_auc(inner(800), outer(800), inner(600), outer(600), probe="mlp")
+    assert abs(lin - 0.5) < 0.1 and mlp > 0.9
+    with pytest.raises(ValueError, match="unknown probe"):
+        probe_auc(pos(4), pos(4), pos(4), pos(4), probe="forest")
+
+
+def test_latent_separability_on_a_trained_smoke_model(trained):
+    from advdist.atld_experiments import latent_separability, separability_sentences
+
+    model, run, splits = trained
+    df = latent_separability(model, run, splits, scale="smoke", dataset="digits", n_fit=200, n_eval=100)
+    assert list(df["scorer"]) == ["D (trained discriminator)", "linear probe", "linear probe", "mlp probe", "mlp probe"]
+    assert list(df["fitted on"]) == ["LMAE (training)", "PGD-20", "LMAE", "PGD-20", "LMAE"]
+    assert df["auc"].between(0, 1).all() and (df["n_fit"] == 200).all() and (df["n"] == 100).all()
+    # a probe fitted on the very attack it is scored on separates at least as well as chance
+    assert df[df["fitted on"] == "PGD-20"]["auc"].max() > 0.5
+    df.insert(0, "variant", "atld")
+    (line,) = separability_sentences(df)
+    assert line.startswith("atld: clean vs PGD-20 latents — D ")

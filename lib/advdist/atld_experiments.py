@@ -360,6 +360,43 @@ def discriminator_report(model, run, data_xy, *, scale: str, dataset: str, attac
     return pd.DataFrame(rows), controls
 
 
+def latent_separability(model, run, splits, *, scale: str, dataset: str, attack: str = "PGD-20",
+                        n_fit: int = 2000, n_eval: int | None = None, seed: int = 0, batch_size: int = 500,
+                        device: str | torch.device = "cpu") -> pd.DataFrame:
+    """Are clean and attacked latents of one ATLD ``run`` separable at all, and is D the bottleneck?
+
+    Held-out ROC-AUC for clean vs ``attack`` latents (the attack on the bare classifier, ATLD settings at ``scale``)
+    on the table's test subset, scored by: D⁰ itself (eval mode, as IMT); probes (:data:`advdist.analysis.
+    discriminator.PROBES`) fitted on ``n_fit`` training images and their ``attack`` examples (``fitted on`` =
+    ``attack``); and the same probes fitted on the LMAE examples D is trained against (``fitted on`` = ``LMAE``). One
+    row per scorer: scorer, fitted on, auc, n_fit, n."""
+    from advdist.methods.atld import ATLD, lmae, load_discriminator
+
+    disc = load_discriminator(run, model, device=device)
+    disc_input = {**ATLD.defaults, **run.config.method_kwargs}["disc_input"]
+    spec = attack_settings.get(attack, scale=scale, paper="atld", dataset=dataset)
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(splits.y_train), generator=g)[:n_fit]
+    x_fit, y_fit = splits.x_train[idx].to(device), splits.y_train[idx].to(device)
+    x, y = (t.to(device) for t in experiments.eval_subset(splits, scale, n_eval))
+    model.eval()
+    adv_fit = _attack(spec, model, x_fit, y_fit, batch_size, seed)
+    adv = _attack(spec, model, x, y, batch_size, seed + 1)
+    lmae_fit = torch.cat([lmae(model, disc, x_fit[i:i + batch_size], eps=run.config.eps, disc_input=disc_input)
+                          for i in range(0, len(x_fit), batch_size)])
+    z = lambda t: disc_analysis.latents(model, t, disc_input=disc_input, batch_size=batch_size)  # noqa: E731
+    z_fit, z_adv_fit, z_lmae_fit, z_test, z_adv_test = z(x_fit), z(adv_fit), z(lmae_fit), z(x), z(adv)
+    d = disc_analysis.discriminator_auc(model, disc, x, adv, disc_input=disc_input, batch_size=batch_size)
+    rows = [{"scorer": "D (trained discriminator)", "fitted on": "LMAE (training)", "auc": d["auc"]}]
+    for probe in disc_analysis.PROBES:
+        for name, neg in ((attack, z_adv_fit), ("LMAE", z_lmae_fit)):
+            rows.append({"scorer": f"{probe} probe", "fitted on": name,
+                         "auc": disc_analysis.probe_auc(z_fit, neg, z_test, z_adv_test, probe=probe, seed=seed)})
+    out = pd.DataFrame(rows)
+    out["n_fit"], out["n"] = n_fit, len(y)
+    return out
+
+
 def discriminator_table(key: str = "atld-table1", *, scale: str, variants=DISC_VARIANTS, n_eval: int | None = None,
                         device: str = "auto", seed: int = 0, attacks=DISC_ATTACKS, step_ratios=disc_analysis.STEP_RATIOS,
                         progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -396,6 +433,43 @@ def step_label(ratio: float) -> str:
         return "0"
     num = "ε" if f.numerator == 1 else f"{f.numerator}ε"
     return num if f.denominator == 1 else f"{num}/{f.denominator}"
+
+
+def separability_table(key: str = "atld-table1", *, scale: str, variants=DISC_VARIANTS, n_eval: int | None = None,
+                       n_fit: int | None = None, device: str = "auto", seed: int = 0, attack: str = "PGD-20",
+                       progress: bool = False) -> pd.DataFrame:
+    """:func:`latent_separability` for each ATLD model of ``variants`` (as :func:`discriminator_table`; the runs are
+    shared with it). ``n_fit`` defaults to :data:`SEPARABILITY_FIT` of the scale. A ``variant`` column comes first."""
+    spec = experiments.table(key)
+    dev = resolve_device(device)
+    out = []
+    for label in variants:
+        cfg = spec.config(spec.row(label), scale, seed)
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
+        df = latent_separability(model, run, splits, scale=scale, dataset=cfg.dataset, attack=attack,
+                                 n_fit=n_fit or SEPARABILITY_FIT[scale], n_eval=n_eval or spec.n_eval.get(scale),
+                                 seed=seed, device=dev)
+        df.insert(0, "variant", label)
+        out.append(df)
+    return pd.concat(out, ignore_index=True)
+
+
+#: training images whose clean and attacked latents fit the probes of :func:`latent_separability`, per scale
+SEPARABILITY_FIT = {"smoke": 300, "mini": 2000, "paper": 10000}
+
+
+def separability_sentences(sep: pd.DataFrame, attack: str = "PGD-20") -> list[str]:
+    """Per variant: D's AUC against the best probe fitted on the LMAE latents D trains on and the best probe fitted on
+    ``attack`` latents — whether D or the training perturbation limits the separation IMT needs."""
+    out = []
+    for v, g in sep.groupby("variant", sort=False):
+        d = float(g[g["scorer"].str.startswith("D ")]["auc"].iloc[0])
+        lm = float(g[g["fitted on"] == "LMAE"]["auc"].max())
+        at = float(g[g["fitted on"] == attack]["auc"].max())
+        out.append(f"{v}: clean vs {attack} latents — D {d:.3f}; best probe fitted on the LMAE latents D trains on "
+                   f"{lm:.3f}; best probe fitted on {attack} latents {at:.3f}")
+    return out
 
 
 def controls_wide(controls: pd.DataFrame, variant: str | None = None, value: str = "acc") -> pd.DataFrame:

@@ -8,6 +8,9 @@ them):
 - :func:`discriminator_auc`: D⁰'s ROC-AUC for natural latents f(x) (positives) against perturbed ones f(x_adv)
   (negatives), scored by P(natural): 0.5 = D⁰ cannot tell them apart, 1 = it ranks every natural latent above every
   perturbed one, < 0.5 = it rates perturbed latents *more* natural. Also the mean P(natural) of both sets.
+- :func:`probe_auc`: how separable two sets of latents are at all — the held-out ROC-AUC of a probe (logistic
+  regression, or a small MLP) fitted on other latents of the two sets. If a probe fitted on clean vs attacked latents
+  separates them far better than D⁰ does, D⁰ is the bottleneck; if not, the latents themselves overlap.
 - :func:`imt_controls`: accuracy (%) and mean change of P(natural) after one IMT step on clean inputs and on each
   set of attacked inputs, for D's sign (IMT), the flipped sign and a random sign per coordinate, at steps
   s = r·ε for ``step_ratios`` (r = 0 is no IMT). If the random sign does as well as D's, D's direction carries no
@@ -32,7 +35,8 @@ from advdist.defenses.imt import DIRECTIONS, imt_transform
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["roc_auc", "p_natural", "discriminator_auc", "imt_controls", "STEP_RATIOS", "DIRECTIONS"]
+__all__ = ["roc_auc", "p_natural", "latents", "discriminator_auc", "probe_auc", "imt_controls", "STEP_RATIOS",
+           "DIRECTIONS", "PROBES"]
 
 #: IMT step sizes of the controls, as multiples of ε (0 = no IMT; 1 = the paper's step)
 STEP_RATIOS = (0.0, 0.125, 0.25, 0.5, 1.0)
@@ -67,6 +71,39 @@ def p_natural(classifier: nn.Module, disc: nn.Module, x: torch.Tensor, *, disc_i
             return torch.cat([torch.sigmoid(disc(feat(x[i:i + batch_size]))[0]) for i in range(0, len(x), batch_size)])
     finally:
         disc.train(was)
+
+
+@torch.no_grad()
+def latents(classifier: nn.Module, x: torch.Tensor, *, disc_input: str = "features", batch_size: int = 500
+            ) -> torch.Tensor:
+    """The latents D reads (``model.features`` or the logits) of the eval-mode classifier, (N, d)."""
+    feat = _latent(classifier, disc_input)
+    with frozen(classifier):
+        return torch.cat([feat(x[i:i + batch_size]).flatten(1) for i in range(0, len(x), batch_size)])
+
+
+#: probes of :func:`probe_auc`
+PROBES = ("linear", "mlp")
+
+
+def probe_auc(pos_train, neg_train, pos_test, neg_test, *, probe: str = "linear", seed: int = 0) -> float:
+    """Held-out ROC-AUC of a probe separating positives from negatives: standardised features, then logistic
+    regression (``"linear"``) or a one-hidden-layer MLP of 128 ReLUs (``"mlp"``, scikit-learn), fitted on the
+    ``*_train`` arrays and scored by P(positive) on the ``*_test`` arrays (:func:`roc_auc`)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if probe not in PROBES:
+        raise ValueError(f"unknown probe {probe!r}; valid: {', '.join(PROBES)}")
+    arr = lambda a: (a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a)).reshape(len(a), -1)  # noqa: E731
+    xtr = np.concatenate([arr(pos_train), arr(neg_train)])
+    ytr = np.r_[np.ones(len(pos_train)), np.zeros(len(neg_train))]
+    clf = (LogisticRegression(max_iter=5000) if probe == "linear" else
+           MLPClassifier(hidden_layer_sizes=(128,), max_iter=500, early_stopping=True, random_state=seed))
+    model = make_pipeline(StandardScaler(), clf).fit(xtr, ytr)
+    return roc_auc(model.predict_proba(arr(pos_test))[:, 1], model.predict_proba(arr(neg_test))[:, 1])
 
 
 def discriminator_auc(classifier: nn.Module, disc: nn.Module, x_clean: torch.Tensor, x_adv: torch.Tensor, *,

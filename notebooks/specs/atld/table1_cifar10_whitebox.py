@@ -69,8 +69,25 @@ for v in variants:
 for attack in atld_experiments.DISC_ATTACKS:
     for line in atld_experiments.discriminator_sentences(auc, controls, attack):
         print(line)""", ()),
+("md", """### Are clean and attacked latents separable at all?
+D is trained against the LMAE (one step on D's own loss), IMT faces PGD and CW. Probes (logistic regression and a
+one-hidden-layer MLP on standardised latents, `advdist.analysis.discriminator.probe_auc`) are fitted on the latents of
+training images — clean vs LMAE examples (what D sees) and clean vs PGD-20 examples — and scored, like D, on the test
+subset's clean vs PGD-20 latents. A probe fitted on LMAE latents bounds what D's training data can teach it; a probe
+fitted on PGD-20 latents shows how separable the latents IMT must sort are.""", ()),
+("code", """separability = atld_experiments.separability_table("atld-table1", scale=scale, variants=variants,
+                                                   n_eval=n_eval or None, device=device, seed=seed)""",
+ ("nbval-ignore-output",)),
+("code", """report.write_table(separability, paths.figures_dir(scale, "atld") / "table1_separability",
+                   title="ATLD Table 1, latents: ROC-AUC clean vs PGD-20 of D and of probes",
+                   note=atld_experiments.caption(info, "latents of the eval-mode classifier; PGD-20 on the bare classifier"),
+                   floatfmt=".3f")
+print(report.to_markdown(separability, ".3f"))
+for line in atld_experiments.separability_sentences(separability):
+    print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens
 
-goldens.check("atld/table1_cifar10_whitebox", scale, table1=ours, disc_auc=auc, imt_controls=controls)""", ("nbval-check-output",)),
+goldens.check("atld/table1_cifar10_whitebox", scale, table1=ours, disc_auc=auc, imt_controls=controls,
+              separability=separability)""", ("nbval-check-output",)),
 ]
