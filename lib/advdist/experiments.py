@@ -65,11 +65,11 @@ class RobustnessTable:
                 return r
         raise ValueError(f"unknown row {label!r} for {self.key}; valid: {', '.join(r.label for r in self.all_rows)}")
 
-    def config(self, row: Row | str, scale: str, seed: int = 0) -> config.TrainConfig:
-        """The training config of ``row`` at ``scale``."""
+    def config(self, row: Row | str, scale: str, seed: int = 0, **overrides) -> config.TrainConfig:
+        """The training config of ``row`` at ``scale`` (``overrides``: config fields, e.g. ``model``)."""
         row = self.row(row) if isinstance(row, str) else row
         over = {"method_kwargs": dict(row.method_kwargs)} if row.method_kwargs else {}
-        return config.resolve(scale, row.setting or self.setting, method=row.method, seed=seed, **over)
+        return config.resolve(scale, row.setting or self.setting, method=row.method, seed=seed, **over, **overrides)
 
 
 _ADT_WHITEBOX = ("FGSM", "PGD-20", "PGD-100", "MIM", "C&W", "FeaAttack")
@@ -203,14 +203,17 @@ def eval_subset(splits, scale: str, n_eval: int | None = None):
 
 
 def evaluate_table(key: str, *, scale: str, rows: list[str] | None = None, n_eval: int | None = None,
-                   device: str = "auto", cascade: bool = False, seed: int = 0, progress: bool = True):
+                   device: str = "auto", cascade: bool = False, seed: int = 0, progress: bool = True,
+                   overrides: dict | None = None):
     """Train/load every row's model and attack it. Returns ``(ours, missing, matrices, info)``:
 
     ``ours``: DataFrame, one row per available row label, accuracies in % (A_nat, attacks, A_rob) and ``n``;
     ``missing``: labels of rows whose training method is not implemented yet;
     ``matrices``: the per-example ``RobustnessMatrix`` of each row; ``info``: scale/dataset strings.
-    ``rows`` picks rows by label (default: the table's rows, without the optional ones).
+    ``rows`` picks rows by label (default: the table's rows, without the optional ones). ``overrides``: config fields
+    set on every row (e.g. ``{"model": "smallcnn"}`` to run the paper's net at mini); ``None`` values are ignored.
     """
+    overrides = {k: v for k, v in (overrides or {}).items() if v not in (None, "")}
     spec = table(key)
     chosen = [spec.row(r) for r in rows] if rows else spec.rows
     available = [r for r in chosen if r.method in methods.names()]
@@ -218,7 +221,7 @@ def evaluate_table(key: str, *, scale: str, rows: list[str] | None = None, n_eva
     n_eval = n_eval or spec.n_eval.get(scale)
     out, matrices, cfg = [], {}, None
     for r in available:
-        cfg = spec.config(r, scale, seed)
+        cfg = spec.config(r, scale, seed, **overrides)
         splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
         model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
         x, y = eval_subset(splits, scale, n_eval)
@@ -228,7 +231,7 @@ def evaluate_table(key: str, *, scale: str, rows: list[str] | None = None, n_eva
         matrices[r.label] = rm
         out.append({"model": r.label, **(rm.accuracy() * 100).to_dict(), "n": len(y)})
     ours = pd.DataFrame(out)
-    cfg = cfg or spec.config(spec.rows[0], scale, seed)
+    cfg = cfg or spec.config(spec.rows[0], scale, seed, **overrides)
     paper = config.SETTINGS[spec.setting]
     info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": paper["dataset"],
             "model": cfg.model, "eps": cfg.eps, "paper_model": paper["model"], "paper_eps": paper["eps"],
@@ -254,6 +257,10 @@ def differences(info: dict) -> str:
     from advdist.attacks import settings as attack_settings
 
     out = []
+    if info.get("paper_model") and info.get("model") != info["paper_model"]:
+        out.append(f"model {info['model']} (paper: {info['paper_model']})")
+    if info.get("paper_eps") is not None and abs(float(info["eps"]) - float(info["paper_eps"])) > 1e-9:
+        out.append(f"ε = {info['eps']:.4g} (paper: {info['paper_eps']:.4g})")
     n = info.get("n_train")
     out.append(f"training on {n if n else 'all'} images for {info['epochs']} epochs (paper: all, "
                f"{info['paper_epochs']} epochs)")
@@ -421,7 +428,8 @@ def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], n
     note = report.header(scale=info["scale"], dataset=info["dataset"], paper_dataset=info["paper_dataset"],
                          extra=f"model {info['model']}, ε = {info['eps']:.4g}; protocol: white-box "
                                f"{', '.join(spec.attacks)} on each model; {n} test examples attacked",
-                         comparable=same, differences=differences(info) if same else "")
+                         comparable=same,
+                         differences=differences(info) if info["dataset"] == info["paper_dataset"] else "")
     report.write_table(tab, paths.figures_dir(info["scale"], spec.paper) / name, title=spec.title, note=note,
                        floatfmt=floatfmt)
     lines = [note, report.to_markdown(tab, floatfmt)]

@@ -30,6 +30,10 @@ SAME_SETTING_NOTE = ("ours ran on {dataset} ({scale} scale) with the paper's dat
                      "is shown; what differs: {differences}")
 
 
+OTHER_SETTING_NOTE = ("ours ran on {dataset} ({scale} scale), the paper's dataset but not its setting ({differences}); "
+                      "no Δ, not comparable number for number")
+
+
 def header(*, scale: str, dataset: str, paper_dataset: str, extra: str = "", comparable: bool = False,
            differences: str = "") -> str:
     """The line above a table: the paper's setting, or a smaller run of it (``comparable``: same dataset, model and
@@ -38,6 +42,8 @@ def header(*, scale: str, dataset: str, paper_dataset: str, extra: str = "", com
         line = f"scale: paper — {dataset}, the paper's setting"
     elif comparable and dataset == paper_dataset:
         line = SAME_SETTING_NOTE.format(dataset=dataset, scale=scale, differences=differences or "nothing")
+    elif dataset == paper_dataset:
+        line = OTHER_SETTING_NOTE.format(dataset=dataset, scale=scale, differences=differences or "see below")
     else:
         line = SUBSTITUTE_NOTE.format(dataset=dataset, scale=scale, paper_dataset=paper_dataset)
     return line + (f"; {extra}" if extra else "")
