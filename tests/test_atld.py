@@ -272,7 +272,8 @@ def test_discriminator_latents_come_from_one_classifier_mode(digits, latents):
 
 def test_official_options_keep_the_codes_discriminator():
     assert A.ATLD_OFFICIAL["disc_batches"] == "pure" and A.ATLD_OFFICIAL["disc_latents"] == "code"
-    assert A.ATLD.defaults["disc_batches"] == "mixed" and A.ATLD.defaults["disc_latents"] == "eval"
+    assert A.ATLD.defaults["disc_batches"] == "pure" and A.ATLD.defaults["disc_latents"] == "code"
+    assert A.ATLD_INFORMATIVE_D == {"disc_batches": "mixed", "disc_latents": "eval"}
     assert A.ATLD_PURE_D == {"disc_batches": "pure", "disc_latents": "code"}
 
 

@@ -47,7 +47,7 @@ PROTOCOLS = ("non-adaptive", "end-to-end", "adaptive")
 AROB_LABEL = "A_rob (worst case over separately generated attacks)"
 #: ATLD models whose discriminator :func:`discriminator_report` measures: row labels of ``atld-table1`` (the
 #: default ATLD and its optional rows with the official code's discriminator batching / training step)
-DISC_VARIANTS = ("atld", "atld (pure D batches)", "atld (code)")
+DISC_VARIANTS = ("atld", "atld (informative D)", "atld (code)")
 #: attacks (on the bare classifier) whose latents D must flag, and whose accuracy the IMT controls report
 DISC_ATTACKS = ("PGD-20", "CW-20")
 #: attack functions that take a starting point ``x_init`` (warm start of the adaptive protocol)

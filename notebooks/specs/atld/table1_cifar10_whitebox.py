@@ -19,10 +19,10 @@ output depends on which attack made its input, so for the IMT rows it can lie fa
 **Does the discriminator tell natural from perturbed latents?** IMT can only help if D⁰ separates clean from
 attacked latents. The last section measures D's ROC-AUC (eval mode, as IMT uses it) for clean vs PGD-20 / CW-20
 latents and IMT's controls: D's sign vs a random sign vs the flipped sign, at steps 0, ε/8, ε/4, ε/2, ε — for the
-default ATLD (D sees mixed natural/perturbed batches and eval-mode latents), for the official code's discriminator
-batching (`ATLD_PURE_D`: all-natural and all-perturbed batches through D's BatchNorm, which normalises away the
-shift D must detect) and for the official release's training step (`ATLD_OFFICIAL`: logits into D, logit MSE with
-the adaptive weight).
+default ATLD, whose D is trained as the official code does it (all-natural and all-perturbed batches through D's
+BatchNorm, which normalises away the shift D must detect: what produced the paper's numbers), for issue 15's
+informative D (`ATLD_INFORMATIVE_D`: mixed natural/perturbed batches and eval-mode latents) and for the official
+release's training step (`ATLD_OFFICIAL`: logits into D, logit MSE with the adaptive weight).
 
 ATLD runs with the paper's choices (`disc_input="features"`, the adversarial invariance term of Eq. (7)). At `mini`
 scale (Fashion-MNIST, `mini-cnn`, ε = 0.1, 20k training images, 5 epochs) λ = 0.1 replaces the paper's λ = 1, which
@@ -30,7 +30,7 @@ collapsed there; at `smoke` scale everything is an MLP on digits and the numbers
 ("code", """scale: str = "smoke"    # smoke | mini | paper
 n_eval: int = 0         # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 adaptive: bool = True   # also attack the IMT-wrapped models end to end
-disc_variants: str = "atld,atld (pure D batches),atld (code)"  # ATLD models whose discriminator is measured; "" = none
+disc_variants: str = "atld,atld (informative D),atld (code)"  # ATLD models whose discriminator is measured; "" = none
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
 ("code", """from advdist import atld_experiments, config, experiments, paths, report
