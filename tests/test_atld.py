@@ -51,6 +51,10 @@ def test_unknown_options_are_errors():
         build_method("atld", _cfg(disc_input="pixels"), _model())
     with pytest.raises(ValueError, match="invariance"):
         build_method("atld", _cfg(invariance="kl"), _model())
+    with pytest.raises(ValueError, match="disc_batches=.*valid: mixed, pure"):
+        build_method("atld", _cfg(disc_batches="shuffled"), _model())
+    with pytest.raises(ValueError, match="disc_latents=.*valid: eval, code"):
+        build_method("atld", _cfg(disc_latents="train"), _model())
 
 
 @pytest.mark.parametrize("disc_input", ["features", "logits"])
@@ -165,17 +169,119 @@ def test_training_learns_and_discriminator_is_restored(digits, runs_dir):
         A.load_discriminator(store.run_for(cfg.replace(method="standard"), digits.fingerprint))
 
 
-def test_adversarial_invariance_is_the_manifold_loss(digits):
-    """loss(λ) − loss(0) = λ·[mean log(1 − D⁰(f(x_adv))) + mean log D⁰(f(x))] (Eq. (6)-(7), P(natural) convention)."""
+@pytest.mark.parametrize("batches", A.DISC_BATCHES)
+def test_adversarial_invariance_is_the_manifold_loss(digits, batches):
+    """loss(λ) − loss(0) = λ·[mean log(1 − D⁰(f(x_adv))) + mean log D⁰(f(x))] (Eq. (6)-(7), P(natural) convention),
+    D reading the two batches as one (mixed) or apart (pure)."""
     model = _model()
-    method = build_method("atld", _cfg(d_steps=0, lam=0.7), model)
+    method = build_method("atld", _cfg(d_steps=0, lam=0.7, disc_batches=batches), model)
     x, y = digits.x_train[:64], digits.y_train[:64]
     loss, _ = method.loss(model, x, y)
     x_adv = method.adversarial(model, x)
     method.disc.train()
     with torch.no_grad():
-        ln, _ = method.disc(model.features(x))
-        la, _ = method.disc(model.features(x_adv))
+        if batches == "pure":
+            ln, _ = method.disc(model.features(x))
+            la, _ = method.disc(model.features(x_adv))
+        else:
+            out, _ = method.disc(torch.cat([model.features(x), model.features(x_adv)]))
+            ln, la = out[:64], out[64:]
         manifold = torch.log(1 - torch.sigmoid(la)).mean() + torch.log(torch.sigmoid(ln)).mean()
         ce = soft_cross_entropy(model(x_adv), smooth_labels(y, 10, 0.5))
     assert torch.allclose(loss.detach(), ce + 0.7 * manifold, atol=1e-5)
+
+
+# ---- the discriminator's batches and latents (issue 15) ---------------------------------------------------------------
+def _auc(pos, neg):
+    from advdist.analysis.discriminator import roc_auc
+
+    return roc_auc(pos.numpy(), neg.numpy())
+
+
+def test_pure_batches_cannot_see_a_shift_mixed_batches_can():
+    """In train mode, D on an all-perturbed batch is blind to a constant shift of that batch (stem → BatchNorm removes
+    the batch mean): D⁰(z + c) = D⁰(z) in "pure" mode — the flaw of the official code. On the mixed batch the shift
+    reaches the output."""
+    torch.manual_seed(0)
+    disc = build_discriminator(16, 10, "small").train()
+    z_nat, z_adv = torch.randn(64, 16), torch.randn(64, 16)
+    c = 3.0 * torch.ones(16)
+    _, _, la, _ = A.disc_pair(disc, z_nat, z_adv, "pure")
+    _, _, la_shift, _ = A.disc_pair(disc, z_nat, z_adv + c, "pure")
+    assert torch.allclose(la, la_shift, atol=1e-4)
+    _, _, la, _ = A.disc_pair(disc, z_nat, z_adv, "mixed")
+    _, _, la_shift, _ = A.disc_pair(disc, z_nat, z_adv + c, "mixed")
+    assert (la - la_shift).abs().mean() > 0.1
+    disc.eval()  # at inference (running statistics) one call and two calls are the same function
+    assert all(torch.allclose(a, b, atol=1e-5) for a, b in
+               zip(A.disc_pair(disc, z_nat, z_adv, "mixed"), A.disc_pair(disc, z_nat, z_adv, "pure")))
+    with pytest.raises(ValueError, match="valid: mixed, pure"):
+        A.disc_pair(disc, z_nat, z_adv, "both")
+
+
+@pytest.mark.parametrize("batches, lo, hi", [("mixed", 0.95, 1.0), ("pure", 0.0, 0.75)])
+def test_discriminator_learns_a_mean_shift_only_from_mixed_batches(batches, lo, hi):
+    """Natural latents N(0, I₃₂), perturbed N(μ, I₃₂) with ‖μ‖ = 2√2: the best rule has ROC-AUC Φ(‖μ‖/√2) = Φ(2) =
+    0.977. ATLD's discriminator update with mixed batches (default) reaches it (eval mode, fresh samples); with the
+    official pure batches it stays near chance (issue 15 measured 0.515 / 0.585)."""
+    model = _model()
+    method = build_method("atld", _cfg(disc_batches=batches, lr_d=0.05, d_steps=1), model)
+    g = torch.Generator().manual_seed(1)
+    mu = 0.5  # per coordinate: ‖μ‖ = 0.5·√32
+    for _ in range(200):
+        y = torch.randint(0, 10, (128,), generator=g)
+        method.update_discriminator(torch.randn(128, 32, generator=g), torch.randn(128, 32, generator=g) + mu,
+                                    smooth_labels(y, 10, 0.5))
+    disc = method.disc.eval()
+    with torch.no_grad():
+        pn = disc.p_natural(torch.randn(2000, 32, generator=g))
+        pa = disc.p_natural(torch.randn(2000, 32, generator=g) + mu)
+    assert lo <= _auc(pn, pa) <= hi
+
+
+@pytest.mark.parametrize("latents", A.DISC_LATENTS)
+def test_discriminator_latents_come_from_one_classifier_mode(digits, latents):
+    """disc_latents="eval" (default): D is trained on f(x) and f(x_adv) both from the eval-mode classifier (as IMT reads
+    them); "code": the perturbed latents come from the train-mode forward. A BatchNorm classifier tells them apart."""
+    torch.manual_seed(0)
+    model = models.build("mini-cnn", num_classes=10, in_channels=1, input_size=8)
+    with torch.no_grad():  # running statistics far from any batch's: train- and eval-mode latents differ
+        model.bn1.running_mean.fill_(0.5)
+        model.bn2.running_var.fill_(4.0)
+    for bn in (model.bn1, model.bn2):
+        bn.momentum = 0.0  # and they stay put through the train-mode forwards of the step
+    method = build_method("atld", _cfg(disc_latents=latents, d_steps=1), model)
+    seen = {}
+    method.update_discriminator = lambda zn, za, t: seen.update(zn=zn.detach(), za=za.detach()) or (0.0, 0.5, 0.5)
+    x, y = digits.x_train[:32], digits.y_train[:32]
+    torch.manual_seed(5)
+    method.loss(model, x, y)
+    torch.manual_seed(5)
+    x_adv = method.adversarial(model, x)
+    model.eval()
+    with torch.no_grad():
+        z_eval_nat, z_eval = model.features(x), model.features(x_adv)
+    model.train()
+    with torch.no_grad():
+        z_train = model.features(x_adv)
+    assert torch.allclose(seen["zn"], z_eval_nat, atol=1e-5)
+    assert not torch.allclose(z_eval, z_train, atol=1e-3)
+    expect = z_eval if latents == "eval" else z_train
+    assert torch.allclose(seen["za"], expect, atol=1e-5)
+
+
+def test_official_options_keep_the_codes_discriminator():
+    assert A.ATLD_OFFICIAL["disc_batches"] == "pure" and A.ATLD_OFFICIAL["disc_latents"] == "code"
+    assert A.ATLD.defaults["disc_batches"] == "pure" and A.ATLD.defaults["disc_latents"] == "code"
+    assert A.ATLD_INFORMATIVE_D == {"disc_batches": "mixed", "disc_latents": "eval"}
+    assert A.ATLD_PURE_D == {"disc_batches": "pure", "disc_latents": "code"}
+
+
+def test_load_discriminator_unreadable_checkpoint_is_one_line(digits, runs_dir):
+    cfg = config.resolve("smoke", "atld-cifar10", method="atld")
+    run = store.run_for(cfg, "not-a-real-fingerprint")
+    run.path.mkdir(parents=True)
+    (run.path / "checkpoint.pt").write_bytes(b"not a torch file")
+    with pytest.raises(store.UnreadableRunFile, match="checkpoint.pt: unreadable") as e:
+        A.load_discriminator(run, _model())
+    assert "\n" not in str(e.value)

@@ -236,3 +236,46 @@ def test_count_columns_print_as_integers_beside_cited_rows(tmp_path):
     assert "200 \\\\" in tex and "200.00" not in tex
     frac = pd.DataFrame({"n": [0.5, float("nan")]})  # not a count: left as it is
     assert report.counts_as_int(frac)["n"].dtype == float
+
+
+def test_atent_mnist_tables_run_on_real_mnist_at_mini_and_show_a_delta_only_with_the_papers_net():
+    """ATENT Tables 1-2 at mini: real MNIST at the paper's ε with the paper's attacks; the mini-cnn stands in for the
+    paper's nets (no Δ: the setting is not the paper's); with the paper's net (``overrides``) ours − paper is shown and
+    the header lists what differs; a substitute dataset never gets a Δ."""
+    import pandas as pd
+
+    from advdist import report
+    from advdist.attacks import settings as attack_settings
+
+    for key, paper_model, eps in (("atent-table1", "lenet5-madry", 2.0), ("atent-table2", "smallcnn", 0.3)):
+        spec = experiments.table(key)
+        for r in spec.rows:
+            if r.method not in methods.names():
+                continue  # MMA: cited only
+            cfg = spec.config(r, "mini")
+            assert (cfg.dataset, cfg.model, cfg.eps) == ("mnist", "mini-cnn", eps), (key, r.label)
+            assert spec.config(r, "mini", model=paper_model).model == paper_model
+        for a in spec.attacks:
+            mini = attack_settings.get(a, scale="mini", paper="atent", dataset="mnist")
+            assert mini.kwargs == attack_settings.get(a, scale="paper", paper="atent", dataset="mnist").kwargs
+    info = {"scale": "mini", "dataset": "mnist", "paper_dataset": "mnist", "model": "mini-cnn", "eps": 2.0,
+            "paper_model": "lenet5-madry", "paper_eps": 2.0, "n_train": 10000, "epochs": 5, "paper_epochs": 50,
+            "attacks": ["L2-PGD-40", "CW-L2"], "paper": "atent"}
+    ours = pd.DataFrame([{"model": "atent_l2", "A_nat": 98.0, "L2-PGD-40": 70.0, "CW-L2": 60.0, "A_rob": 55.0, "n": 5}])
+    assert not experiments.comparable(info)
+    assert not any(c.endswith("Δ") for c in experiments.with_paper("atent-table1", ours, info).columns)
+    other = report.header(scale="mini", dataset="mnist", paper_dataset="mnist", differences=experiments.differences(info))
+    assert other.startswith("ours ran on mnist (mini scale), the paper's dataset but not its setting (model mini-cnn "
+                            "(paper: lenet5-madry); training on 10000 images") and "no Δ" in other
+    info["model"] = "lenet5-madry"
+    assert experiments.comparable(info)
+    diff = experiments.differences(info)
+    assert diff == "training on 10000 images for 5 epochs (paper: all, 50 epochs)"  # the attacks are the paper's
+    t = experiments.with_paper("atent-table1", ours, info).iloc[0]
+    assert t["A_nat Δ"] == pytest.approx(98.0 - 98.66) and t["L2-PGD-40 Δ"] == pytest.approx(70.0 - 77.21)
+    note = report.header(scale="mini", dataset="mnist", paper_dataset="mnist", comparable=True, differences=diff)
+    assert note.startswith("ours ran on mnist (mini scale) with the paper's dataset, model and ε") and diff in note
+    for change in ({"dataset": "fashion_mnist"}, {"eps": 1.5}):
+        assert not experiments.comparable({**info, **change}), change
+    sub = report.header(scale="mini", dataset="fashion_mnist", paper_dataset="mnist", comparable=True)
+    assert "a substitute for the paper's mnist" in sub  # a substitute dataset never claims comparability

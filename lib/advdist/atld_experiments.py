@@ -14,7 +14,16 @@ Tramèr et al. 2020). For every attack column this module reports, per IMT varia
 
 On smoke models the cold end-to-end attack alone was slightly *weaker* than the non-adaptive one (IMT's sign step
 makes f(IMT(x)) piecewise constant with jumps, a rough surface for gradient steps); hence the warm start.
-``A_rob`` per row is the per-example worst case over the row's attack columns (ADT Eq. (12)).
+``A_rob`` per row is the per-example worst case over the row's attack columns (ADT Eq. (12)). The paper reports each
+column on its own; for the IMT rows the union is a different quantity (IMT's output depends on which attack made
+the input, so the worst case over separately generated attacks can lie far below every column), so the written
+tables label it :data:`AROB_LABEL`, and the non-adaptive rows (the paper's protocol, beside the paper's numbers) are
+written apart from the end-to-end and adaptive rows (:func:`with_paper`, :func:`adaptive_table`).
+
+Whether D can help at all is measured by :func:`discriminator_report` (D's ROC-AUC for clean vs attacked latents,
+IMT controls with random and flipped signs and smaller steps; :mod:`advdist.analysis.discriminator`), for the
+default ATLD and for the variants of :data:`DISC_VARIANTS` (the official code's discriminator batching, the
+official training step).
 
 The plain rows (standard, at_pgd, feature_scattering, atld = "ATLD−", no IMT) go through
 :func:`advdist.evaluate.robustness_matrix` (cached in each run's folder).
@@ -26,6 +35,7 @@ import pandas as pd
 import torch
 
 from advdist import config, data, evaluate, experiments, methods, report, store
+from advdist.analysis import discriminator as disc_analysis
 from advdist.attacks import settings as attack_settings
 from advdist.defenses import build_imt
 from advdist.train import resolve_device
@@ -33,6 +43,13 @@ from advdist.train import resolve_device
 #: IMT rows: name -> IMT+ flag
 IMT_ROWS = {"atld_imt": False, "atld_imt_plus": True}
 PROTOCOLS = ("non-adaptive", "end-to-end", "adaptive")
+#: how the written tables name the per-example worst case over the attack columns
+AROB_LABEL = "A_rob (worst case over separately generated attacks)"
+#: ATLD models whose discriminator :func:`discriminator_report` measures: row labels of ``atld-table1`` (the
+#: default ATLD and its optional rows with the official code's discriminator batching / training step)
+DISC_VARIANTS = ("atld", "atld (informative D)", "atld (code)")
+#: attacks (on the bare classifier) whose latents D must flag, and whose accuracy the IMT controls report
+DISC_ATTACKS = ("PGD-20", "CW-20")
 #: attack functions that take a starting point ``x_init`` (warm start of the adaptive protocol)
 _WARM = ("pgd", "cw_linf", "mim")
 
@@ -121,39 +138,178 @@ def evaluate_atld_table(key: str = "atld-table1", *, scale: str, n_eval: int | N
     cfg = cfg or config.resolve(scale, spec.setting)
     atld_opts = {**methods.atld.ATLD.defaults, **config.resolve(scale, spec.setting, method="atld").method_kwargs}
     info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model, "missing": missing,
-            "atld": {k: atld_opts[k] for k in ("disc_input", "invariance", "lam", "random_start")}}
+            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"],
+            "missing": missing,
+            "atld": {k: atld_opts[k] for k in ("disc_input", "invariance", "lam", "random_start", "disc_batches",
+                                               "disc_latents")}}
     return pd.DataFrame(rows), info
 
 
+def table_info(key: str, scale: str, seed: int = 0) -> dict:
+    """What table ``key`` runs at ``scale``: scale, dataset, the paper's dataset, model, ε, the paper's ε (for
+    :func:`caption`), from the config of its ATLD row."""
+    spec = experiments.table(key)
+    cfg = spec.config(spec.row("atld"), scale, seed) if "atld" in [r.label for r in spec.rows] else \
+        config.resolve(scale, spec.setting, seed=seed)
+    return {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
+            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"]}
+
+
+def caption(info: dict, protocol: str, n: int | None = None) -> str:
+    """The line under an ATLD table: what ran (scale, dataset, model, ε, protocol, examples), from ``info``."""
+    eps = f"ℓ∞ ε = {info['eps']:.4g}"
+    if "paper_eps" in info and abs(info["eps"] - info["paper_eps"]) > 1e-12:
+        eps += f" (paper: {info['paper_eps'] * 255:.0f}/255)"
+    extra = f"model {info['model']}, {eps}; protocol: {protocol}"
+    if n:
+        extra += f"; {n} test examples"
+    return report.header(scale=info["scale"], dataset=info["dataset"], paper_dataset=info["paper_dataset"],
+                         extra=extra)
+
+
+#: protocol wording for :func:`caption`
+TRANSFER_PROTOCOL = ("transfer: attacks crafted on each source model (white-box there), classified by each defence; "
+                     "IMT rows classify through IMT; columns = source model / attack")
+PAPER_PROTOCOL = ("white-box attacks on the bare classifier; the IMT rows classify those inputs through IMT "
+                  "(non-adaptive, the paper's protocol)")
+ADAPTIVE_PROTOCOL = ("IMT attacked through the wrapper (end-to-end, BPDA) and the per-example worst of end-to-end, "
+                     "warm-started and non-adaptive (adaptive); no paper numbers: the paper ran none of these")
+
+
 def with_paper(key: str, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
-    """``ours`` beside the paper's numbers (``data/paper/atld_table1.csv``): one row per (model, protocol) of ours,
-    the paper's value ``<col> (paper)`` beside each of our columns (the paper's IMT rows are non-adaptive: they are
-    placed beside every protocol of that row), then the cited-only rows of the paper (``cited`` = yes), which we do
-    not reproduce. Δ columns only when the setting is the paper's."""
+    """The paper's protocol beside the paper's numbers (``data/paper/<csv>``): the plain rows and the IMT rows under
+    the non-adaptive protocol (the only one the paper used), the paper's value ``<col> (paper)`` beside each of our
+    columns, then the cited-only rows of the paper (``cited`` = yes), which we do not reproduce. ``A_rob`` (ours
+    only) is renamed :data:`AROB_LABEL`. The end-to-end and adaptive rows are in :func:`adaptive_table`. Δ columns
+    only when the setting is the paper's."""
     paper = report.paper_table(experiments.table(key).paper_csv)
     comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
-    merged = report.beside_paper(ours, paper.drop(columns=["cited"]), comparable=comparable)
+    mine = ours[ours["protocol"].isin(["—", "non-adaptive"])] if "protocol" in ours else ours
+    merged = report.beside_paper(mine, paper.drop(columns=["cited"]), comparable=comparable)
     cited = paper[paper["cited"] == "yes"].drop(columns=["cited"])
     cited = cited.rename(columns={c: f"{c} (paper)" for c in cited.columns if c != "model"})
     cited["protocol"] = "cited, not reproduced"
     cols = ["model", "protocol"] + [c for c in merged.columns if c not in ("model", "protocol")]
-    return pd.concat([merged, cited], ignore_index=True)[cols]
+    return pd.concat([merged, cited], ignore_index=True)[cols].rename(columns={"A_rob": AROB_LABEL})
+
+
+def adaptive_table(ours: pd.DataFrame) -> pd.DataFrame:
+    """Our IMT rows under all three protocols, with ATLD− (no IMT) first for reference; no paper columns (the paper
+    evaluated IMT non-adaptively only). ``A_rob`` is renamed :data:`AROB_LABEL`."""
+    rows = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
+    imt = ours[ours["model"].isin(list(IMT_ROWS))]
+    return pd.concat([rows, imt], ignore_index=True).rename(columns={"A_rob": AROB_LABEL})
+
+
+def write_atld_tables(key: str, ours: pd.DataFrame, info: dict, name: str, *, papers: tuple[str, ...] | None = None
+                      ) -> str:
+    """Write table ``key`` as two files under ``figures/<scale>/atld/``: ``<name>`` (the paper's protocol beside the
+    paper's numbers, :func:`with_paper`; with ``papers`` = several table keys, :func:`with_papers`) and
+    ``<name>_adaptive`` (:func:`adaptive_table`), each with a caption saying what ran (:func:`caption`). Returns the
+    text a notebook prints."""
+    from advdist import paths
+
+    spec = experiments.table(key)
+    n = int(ours["n"].iloc[0]) if len(ours) else 0
+    out_dir = paths.figures_dir(info["scale"], "atld")
+    if papers:
+        info = joint_info(papers, info)
+    main = with_papers(papers, ours, info) if papers else with_paper(key, ours, info)
+    title = spec.title if not papers else " + ".join(experiments.table(k).title for k in papers)
+    note = caption(info, PAPER_PROTOCOL, n) + f"; ATLD options {info['atld']}"
+    report.write_table(main, out_dir / name, title=title + " — the paper's protocol", note=note)
+    lines = ["The paper's protocol: " + note, report.to_markdown(main), *imt_columns(ours)]
+    if set(ours.get("protocol", [])) & {"end-to-end", "adaptive"}:
+        adapt = adaptive_table(ours)
+        note2 = caption(info, ADAPTIVE_PROTOCOL, n)
+        report.write_table(adapt, out_dir / f"{name}_adaptive", title=title + " — IMT under attacks that know IMT",
+                           note=note2)
+        lines += ["", "Attacks that know IMT (not in the paper): " + note2, report.to_markdown(adapt), *imt_gain(ours)]
+    return "\n".join(lines)
+
+
+def joint_info(keys, info: dict) -> dict:
+    """``info`` of one run shown beside several papers' tables: ``paper_dataset`` names them all."""
+    names = [config.SETTINGS[experiments.table(k).setting]["dataset"] for k in keys]
+    return {**info, "paper_dataset": " and ".join(dict.fromkeys(names))}
+
+
+def shared_runs(keys, *, scale: str, seed: int = 0) -> bool:
+    """True when every row of the tables ``keys`` resolves to the same training config at ``scale`` (e.g. ATLD Table 2's
+    CIFAR-100 and SVHN halves at mini, both Fashion-MNIST): the tables then show one result, not copies of it."""
+    specs = [experiments.table(k) for k in keys]
+    labels = [r.label for r in specs[0].rows]
+    if any([r.label for r in s.rows] != labels for s in specs):
+        return False
+    return all(len({s.config(lab, scale, seed).hash() for s in specs}) == 1 for lab in labels)
+
+
+def with_papers(keys, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
+    """One result beside several papers' tables (``keys``, e.g. ATLD Table 2's two halves when they share their runs):
+    the paper's protocol rows of ours (as :func:`with_paper`), then for every shared column the paper's value of each
+    table as ``<col> (paper, <dataset>)``; the cited rows of each table appended, marked with their table."""
+    mine = ours[ours["protocol"].isin(["—", "non-adaptive"])] if "protocol" in ours else ours
+    merged, cited_all, names = mine.copy(), [], {}
+    for k in keys:
+        spec = experiments.table(k)
+        ds = config.SETTINGS[spec.setting]["dataset"]
+        paper = report.paper_table(spec.paper_csv)
+        cols = [c for c in mine.columns if c in paper.columns and c != "model"]
+        names[k] = {c: f"{c} (paper, {ds})" for c in cols}
+        merged = merged.merge(paper[["model"] + cols].rename(columns=names[k]), on="model", how="left")
+        cited = paper[paper["cited"] == "yes"][["model"] + cols].rename(columns=names[k])
+        cited["protocol"] = f"cited in the {ds} table, not reproduced"
+        cited_all.append(cited)
+    order = ["model", "protocol"]
+    for c in mine.columns:
+        if c in ("model", "protocol"):
+            continue
+        order.append(c)
+        order += [names[k][c] for k in keys if c in names[k]]
+    out = pd.concat([merged, *cited_all], ignore_index=True)
+    return out[order + [c for c in out.columns if c not in order]].rename(columns={"A_rob": AROB_LABEL})
+
+
+def imt_columns(ours: pd.DataFrame, columns=None) -> list[str]:
+    """Plain sentences, one per IMT row: accuracy under the paper's (non-adaptive) protocol against ATLD− (the bare
+    classifier, same attack column), column by column — the comparison the paper's Table 1 makes. ``columns``
+    defaults to A_nat and every attack column (not the union A_rob)."""
+    base = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
+    if base.empty:
+        return ["atld not in the table; no comparison"]
+    if columns is None:
+        columns = [c for c in ours.columns if c not in ("model", "protocol", "n", "A_rob")]
+    out = []
+    for r in IMT_ROWS:
+        sub = ours[(ours["model"] == r) & (ours["protocol"] == "non-adaptive")]
+        if sub.empty:
+            continue
+        parts, up = [], 0
+        for c in columns:
+            if c in sub and c in base:
+                na, b = float(sub[c].iloc[0]), float(base[c].iloc[0])
+                parts.append(f"{c} {na:.2f} vs {b:.2f} ({na - b:+.2f} pp)")
+                up += na > b
+        out.append(f"{r} (non-adaptive) vs ATLD− per column: " + "; ".join(parts)
+                   + f" — IMT raises {up} of {len(parts)} columns")
+    return out
 
 
 def imt_gain(ours: pd.DataFrame, column: str = "A_rob") -> list[str]:
-    """Plain sentences: how much of IMT's gain over ATLD− (the bare classifier) survives the adaptive attack."""
+    """Plain sentences: how much of IMT's gain over ATLD− (the bare classifier) survives the adaptive attack
+    (``column`` = ``"A_rob"`` is named the worst case over separately generated attacks)."""
     base = ours[(ours["model"] == "atld") & (ours["protocol"] == "—")]
     if base.empty:
         return ["atld not in the table; no comparison"]
     b = float(base[column].iloc[0])
+    label = "worst case over separately generated attacks" if column == "A_rob" else column
     out = []
     for r in IMT_ROWS:
         sub = ours[ours["model"] == r].set_index("protocol")[column]
         if "non-adaptive" not in sub:
             continue
         na = float(sub["non-adaptive"])
-        line = f"{r}: {column} {na:.2f} non-adaptive vs {b:.2f} without IMT ({na - b:+.2f} pp)"
+        line = f"{r}: {label} {na:.2f} non-adaptive vs {b:.2f} without IMT ({na - b:+.2f} pp)"
         if "adaptive" in sub:
             ad = float(sub["adaptive"])
             gain = na - b
@@ -162,6 +318,194 @@ def imt_gain(ours: pd.DataFrame, column: str = "A_rob") -> list[str]:
             line += f", {kept:.0f} % of the gain kept)" if gain > 0 else ")"
         if "end-to-end" in sub:
             line += f" [end-to-end alone: {float(sub['end-to-end']):.2f}]"
+        out.append(line)
+    return out
+
+
+# ---- does the discriminator separate what it must? (issue 15) --------------------------------------------------
+def discriminator_report(model, run, data_xy, *, scale: str, dataset: str, attacks=DISC_ATTACKS,
+                         step_ratios=disc_analysis.STEP_RATIOS, directions=disc_analysis.DIRECTIONS, seed: int = 0,
+                         batch_size: int = 500, device: str | torch.device = "cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """For one trained ATLD ``run``: (auc, controls).
+
+    ``auc``: one row per attack (ATLD settings at ``scale``, crafted on the bare classifier as in the paper): D⁰'s
+    ROC-AUC for clean vs attacked latents in eval mode, the mean P(natural) of both, and the mean change in P(natural)
+    that IMT (D's sign, step ε) causes on clean and on attacked inputs (:mod:`advdist.analysis.discriminator`).
+    ``controls``: :func:`advdist.analysis.discriminator.imt_controls` on clean and attacked inputs (D's sign / random /
+    flipped, step r·ε).
+    """
+    from advdist.methods.atld import ATLD, load_discriminator
+
+    x, y = (t.to(device) for t in data_xy)
+    disc = load_discriminator(run, model, device=device)
+    disc_input = {**ATLD.defaults, **run.config.method_kwargs}["disc_input"]
+    eps = run.config.eps
+    model.eval()
+    adv = {}
+    for k, name in enumerate(attacks):
+        spec = attack_settings.get(name, scale=scale, paper="atld", dataset=dataset)
+        adv[name] = _attack(spec, model, x, y, batch_size, seed + k)
+    controls = disc_analysis.imt_controls(model, disc, y, {"clean": x, **adv}, eps=eps, step_ratios=step_ratios,
+                                          directions=directions, disc_input=disc_input, seed=seed,
+                                          batch_size=batch_size)
+    imt = controls[(controls["direction"] == "discriminator") & (controls["step/eps"] == 1.0)].set_index("input")
+    rows = []
+    for name, xa in adv.items():
+        a = disc_analysis.discriminator_auc(model, disc, x, xa, disc_input=disc_input, batch_size=batch_size)
+        row = {"attack": name, "auc": a["auc"], "p_nat_clean": a["p_nat_clean"], "p_nat_adv": a["p_nat_adv"]}
+        if not imt.empty:
+            row.update({"dP_nat_imt_clean": float(imt.loc["clean", "dP_nat"]),
+                        "dP_nat_imt_adv": float(imt.loc[name, "dP_nat"])})
+        rows.append({**row, "n": a["n"]})
+    return pd.DataFrame(rows), controls
+
+
+def latent_separability(model, run, splits, *, scale: str, dataset: str, attack: str = "PGD-20",
+                        n_fit: int = 2000, n_eval: int | None = None, seed: int = 0, batch_size: int = 500,
+                        device: str | torch.device = "cpu") -> pd.DataFrame:
+    """Are clean and attacked latents of one ATLD ``run`` separable at all, and is D the bottleneck?
+
+    Held-out ROC-AUC for clean vs ``attack`` latents (the attack on the bare classifier, ATLD settings at ``scale``)
+    on the table's test subset, scored by: D⁰ itself (eval mode, as IMT); probes (:data:`advdist.analysis.
+    discriminator.PROBES`) fitted on ``n_fit`` training images and their ``attack`` examples (``fitted on`` =
+    ``attack``); and the same probes fitted on the LMAE examples D is trained against (``fitted on`` = ``LMAE``). One
+    row per scorer: scorer, fitted on, auc, n_fit, n."""
+    from advdist.methods.atld import ATLD, lmae, load_discriminator
+
+    disc = load_discriminator(run, model, device=device)
+    disc_input = {**ATLD.defaults, **run.config.method_kwargs}["disc_input"]
+    spec = attack_settings.get(attack, scale=scale, paper="atld", dataset=dataset)
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(splits.y_train), generator=g)[:n_fit]
+    x_fit, y_fit = splits.x_train[idx].to(device), splits.y_train[idx].to(device)
+    x, y = (t.to(device) for t in experiments.eval_subset(splits, scale, n_eval))
+    model.eval()
+    adv_fit = _attack(spec, model, x_fit, y_fit, batch_size, seed)
+    adv = _attack(spec, model, x, y, batch_size, seed + 1)
+    lmae_fit = torch.cat([lmae(model, disc, x_fit[i:i + batch_size], eps=run.config.eps, disc_input=disc_input)
+                          for i in range(0, len(x_fit), batch_size)])
+    z = lambda t: disc_analysis.latents(model, t, disc_input=disc_input, batch_size=batch_size)  # noqa: E731
+    z_fit, z_adv_fit, z_lmae_fit, z_test, z_adv_test = z(x_fit), z(adv_fit), z(lmae_fit), z(x), z(adv)
+    d = disc_analysis.discriminator_auc(model, disc, x, adv, disc_input=disc_input, batch_size=batch_size)
+    rows = [{"scorer": "D (trained discriminator)", "fitted on": "LMAE (training)", "auc": d["auc"]}]
+    for probe in disc_analysis.PROBES:
+        for name, neg in ((attack, z_adv_fit), ("LMAE", z_lmae_fit)):
+            rows.append({"scorer": f"{probe} probe", "fitted on": name,
+                         "auc": disc_analysis.probe_auc(z_fit, neg, z_test, z_adv_test, probe=probe, seed=seed)})
+    out = pd.DataFrame(rows)
+    out["n_fit"], out["n"] = n_fit, len(y)
+    return out
+
+
+def discriminator_table(key: str = "atld-table1", *, scale: str, variants=DISC_VARIANTS, n_eval: int | None = None,
+                        device: str = "auto", seed: int = 0, attacks=DISC_ATTACKS, step_ratios=disc_analysis.STEP_RATIOS,
+                        progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`discriminator_report` for each ATLD model of ``variants`` (row labels of table ``key``, trained or
+    loaded through the run store on the table's test subset). Returns (auc, controls), each with a ``variant``
+    column first and, in ``auc``, the variant's ``disc_batches`` / ``disc_latents`` / ``invariance`` options."""
+    spec = experiments.table(key)
+    dev = resolve_device(device)
+    aucs, ctrls = [], []
+    for label in variants:
+        row = spec.row(label)
+        cfg = spec.config(row, scale, seed)
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
+        x, y = experiments.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
+        auc, ctrl = discriminator_report(model, run, (x, y), scale=scale, dataset=cfg.dataset, attacks=attacks,
+                                         step_ratios=step_ratios, seed=seed, device=dev)
+        opts = {**methods.atld.ATLD.defaults, **cfg.method_kwargs}
+        auc.insert(0, "variant", label)
+        for i, k in enumerate(("disc_batches", "disc_latents", "invariance"), start=1):
+            auc.insert(i, k, opts[k])
+        ctrl.insert(0, "variant", label)
+        aucs.append(auc)
+        ctrls.append(ctrl)
+    return pd.concat(aucs, ignore_index=True), pd.concat(ctrls, ignore_index=True)
+
+
+def step_label(ratio: float) -> str:
+    """A step given as a multiple of ε, written as a fraction of ε: 0, ε/8, ε/4, 3ε/4, ε, 2ε."""
+    from fractions import Fraction
+
+    f = Fraction(float(ratio)).limit_denominator(64)
+    if f == 0:
+        return "0"
+    num = "ε" if f.numerator == 1 else f"{f.numerator}ε"
+    return num if f.denominator == 1 else f"{num}/{f.denominator}"
+
+
+def separability_table(key: str = "atld-table1", *, scale: str, variants=DISC_VARIANTS, n_eval: int | None = None,
+                       n_fit: int | None = None, device: str = "auto", seed: int = 0, attack: str = "PGD-20",
+                       progress: bool = False) -> pd.DataFrame:
+    """:func:`latent_separability` for each ATLD model of ``variants`` (as :func:`discriminator_table`; the runs are
+    shared with it). ``n_fit`` defaults to :data:`SEPARABILITY_FIT` of the scale. A ``variant`` column comes first."""
+    spec = experiments.table(key)
+    dev = resolve_device(device)
+    out = []
+    for label in variants:
+        cfg = spec.config(spec.row(label), scale, seed)
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
+        df = latent_separability(model, run, splits, scale=scale, dataset=cfg.dataset, attack=attack,
+                                 n_fit=n_fit or SEPARABILITY_FIT[scale], n_eval=n_eval or spec.n_eval.get(scale),
+                                 seed=seed, device=dev)
+        df.insert(0, "variant", label)
+        out.append(df)
+    return pd.concat(out, ignore_index=True)
+
+
+#: training images whose clean and attacked latents fit the probes of :func:`latent_separability`, per scale
+SEPARABILITY_FIT = {"smoke": 300, "mini": 2000, "paper": 10000}
+
+
+def separability_sentences(sep: pd.DataFrame, attack: str = "PGD-20") -> list[str]:
+    """Per variant: D's AUC against the best probe fitted on the LMAE latents D trains on and the best probe fitted on
+    ``attack`` latents — whether D or the training perturbation limits the separation IMT needs."""
+    out = []
+    for v, g in sep.groupby("variant", sort=False):
+        d = float(g[g["scorer"].str.startswith("D ")]["auc"].iloc[0])
+        lm = float(g[g["fitted on"] == "LMAE"]["auc"].max())
+        at = float(g[g["fitted on"] == attack]["auc"].max())
+        out.append(f"{v}: clean vs {attack} latents — D {d:.3f}; best probe fitted on the LMAE latents D trains on "
+                   f"{lm:.3f}; best probe fitted on {attack} latents {at:.3f}")
+    return out
+
+
+def controls_wide(controls: pd.DataFrame, variant: str | None = None, value: str = "acc") -> pd.DataFrame:
+    """The IMT controls of one variant as a wide table: one row per (direction, step), one column per input; the step
+    is written as a fraction of ε (:func:`step_label`)."""
+    c = controls if variant is None else controls[controls["variant"] == variant]
+    w = c.pivot_table(index=["direction", "step/eps"], columns="input", values=value, sort=False)
+    w = w[list(dict.fromkeys(c["input"]))].reset_index()
+    w.insert(1, "step", [step_label(r) for r in w.pop("step/eps")])
+    return w
+
+
+def discriminator_sentences(auc: pd.DataFrame, controls: pd.DataFrame, attack: str = "PGD-20") -> list[str]:
+    """Plain sentences per variant: D's AUC for clean vs ``attack`` latents, and whether IMT's step (D's sign, ε)
+    beats a random-sign step and the flipped sign of the same size on ``attack`` inputs."""
+    out = []
+    for v in dict.fromkeys(auc["variant"]):
+        a = auc[(auc["variant"] == v) & (auc["attack"] == attack)]
+        if a.empty:
+            continue
+        a = a.iloc[0]
+        line = (f"{v}: D's ROC-AUC clean vs {attack} latents {a['auc']:.3f} (mean P(natural) {a['p_nat_clean']:.3f} "
+                f"clean, {a['p_nat_adv']:.3f} attacked)")
+        c = controls[(controls["variant"] == v) & (controls["input"] == attack)].set_index(["direction", "step/eps"])
+        try:
+            acc0 = float(c.loc[("discriminator", 0.0), "acc"])
+            d, r, f = (float(c.loc[(k, 1.0), "acc"]) for k in ("discriminator", "random", "flipped"))
+        except KeyError:
+            out.append(line)
+            continue
+        n = int(c.loc[("discriminator", 1.0), "n"])
+        line += (f"; {attack} accuracy {acc0:.1f} % without IMT, {d:.1f} % with IMT (D's sign, step ε), "
+                 f"{r:.1f} % with a random sign, {f:.1f} % with the flipped sign: D's sign − random sign "
+                 f"{d - r:+.1f} pp, IMT − no IMT {d - acc0:+.1f} pp (same {n} inputs)")
+        if d <= r:
+            line += " — a random step of the same size does as well as D's"
         out.append(line)
     return out
 
@@ -197,7 +541,7 @@ def atld_transfer(key: str = "atld-table3", *, scale: str, n_eval: int | None = 
                 acc = 100.0 * _correct(target, x_adv, y, batch_size).float().mean().item()
                 out.append({"attack": name, "source": src, "defense": t, "acc": acc, "n": len(y)})
     info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model}
+            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"]}
     return pd.DataFrame(out), info
 
 
@@ -216,6 +560,20 @@ def transfer_beside_paper(key: str, df: pd.DataFrame, info: dict) -> pd.DataFram
     wide.columns = [f"{c} ({w})" if w == "paper" else c for c, w in wide.columns]
     rows = [d for d in TRANSFER_DEFENSES if d in wide.index]
     return wide.loc[rows].reset_index()
+
+
+def transfer_beside_papers(keys, df: pd.DataFrame, info: dict) -> pd.DataFrame:
+    """One transfer result beside several papers' tables (``keys`` whose rows share their runs, e.g. ATLD Table 6's
+    SVHN and CIFAR-100 halves at mini): ours once, then ``<column> (paper, <dataset>)`` for each table."""
+    out = None
+    for k in keys:
+        ds = config.SETTINGS[experiments.table(k).setting]["dataset"]
+        w = transfer_beside_paper(k, df, {**info, "paper_dataset": ds})
+        w = w.rename(columns={c: c.replace(" (paper)", f" (paper, {ds})") for c in w.columns})
+        out = w if out is None else out.merge(w[["defense"] + [c for c in w.columns if "(paper" in c]], on="defense")
+    ours = [c for c in out.columns if c != "defense" and "(paper" not in c]
+    order = ["defense"] + [x for c in ours for x in [c] + [c2 for c2 in out.columns if c2.startswith(f"{c} (paper")]]
+    return out[order]
 
 
 # ---- accuracy vs ε (Fig. 3) -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from advdist import config, data, evaluate, methods, paths, report, store
 from advdist.methods.adt_exp import ADT_EXP_LITERAL
 from advdist.methods.adt_expam import ADT_EXPAM_LITERAL
 from advdist.methods.adt_impam import ADT_IMPAM_LITERAL
+from advdist.methods.atld import ATLD_INFORMATIVE_D, ATLD_OFFICIAL
 
 
 @dataclass(frozen=True)
@@ -62,11 +63,11 @@ class RobustnessTable:
                 return r
         raise ValueError(f"unknown row {label!r} for {self.key}; valid: {', '.join(r.label for r in self.all_rows)}")
 
-    def config(self, row: Row | str, scale: str, seed: int = 0) -> config.TrainConfig:
-        """The training config of ``row`` at ``scale``."""
+    def config(self, row: Row | str, scale: str, seed: int = 0, **overrides) -> config.TrainConfig:
+        """The training config of ``row`` at ``scale`` (``overrides``: config fields, e.g. ``model``)."""
         row = self.row(row) if isinstance(row, str) else row
         over = {"method_kwargs": dict(row.method_kwargs)} if row.method_kwargs else {}
-        return config.resolve(scale, row.setting or self.setting, method=row.method, seed=seed, **over)
+        return config.resolve(scale, row.setting or self.setting, method=row.method, seed=seed, **over, **overrides)
 
 
 _ADT_WHITEBOX = ("FGSM", "PGD-20", "PGD-100", "MIM", "C&W", "FeaAttack")
@@ -143,11 +144,18 @@ TABLES: dict[str, RobustnessTable] = {
     # ---- ATLD tables (issue 5) ------------------------------------------------------------------------
     # the IMT rows (ATLD-IMT, ATLD-IMT+) are wrapped models: advdist.atld_experiments adds them
     "atld-table1": RobustnessTable(
-        key="atld-table1", title="ATLD Table 1: white-box robustness (CIFAR-10, ε = 8/255)", paper="atld",
+        key="atld-table1", title="ATLD Table 1: white-box robustness (paper: CIFAR-10, ε = 8/255)", paper="atld",
         setting="atld-cifar10", methods=("standard", "at_pgd", "feature_scattering", "atld"),
-        attacks=("FGSM", "PGD-20", "PGD-40", "PGD-100", "CW-20", "CW-40", "CW-100"), paper_csv="atld_table1"),
+        attacks=("FGSM", "PGD-20", "PGD-40", "PGD-100", "CW-20", "CW-40", "CW-100"), paper_csv="atld_table1",
+        # the discriminator diagnostics (atld_experiments.discriminator_table) also train these two variants
+        optional=(Row("atld (informative D)", "atld", method_kwargs=ATLD_INFORMATIVE_D,
+                      note="issue 15's discriminator: mixed natural/perturbed batches through D's BatchNorm and "
+                           "latents from the eval-mode classifier (the default keeps the official code's pure batches)"),
+                  Row("atld (code)", "atld", method_kwargs=ATLD_OFFICIAL,
+                      note="the official release's step: logits into D, logit MSE with the adaptive weight instead "
+                           "of fooling D, random start, pure D batches"))),
     **{f"atld-table2-{ds}": RobustnessTable(
-        key=f"atld-table2-{ds}", title=f"ATLD Table 2: white-box robustness ({name}, ε = 8/255)", paper="atld",
+        key=f"atld-table2-{ds}", title=f"ATLD Table 2: white-box robustness (paper: {name}, ε = 8/255)", paper="atld",
         setting=f"atld-{ds}", methods=("standard", "at_pgd", "feature_scattering", "atld"),
         attacks=("FGSM", "PGD-20", "PGD-100", "CW-20", "CW-100"), paper_csv=f"atld_table2_{ds}")
        for ds, name in (("cifar100", "CIFAR-100"), ("svhn", "SVHN"))},
@@ -157,16 +165,16 @@ TABLES: dict[str, RobustnessTable] = {
         methods=("standard", "at_pgd", "feature_scattering", "atld"), attacks=("FGSM", "PGD-20", "CW-20"),
         paper_csv=csv)
        for key, title, setting, csv in (
-           ("atld-table3", "ATLD Table 3: transfer attacks (CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table3"),
-           ("atld-table6-svhn", "ATLD Table 6: transfer attacks (SVHN, ε = 8/255)", "atld-svhn", "atld_table6"),
-           ("atld-table6-cifar100", "ATLD Table 6: transfer attacks (CIFAR-100, ε = 8/255)", "atld-cifar100",
+           ("atld-table3", "ATLD Table 3: transfer attacks (paper: CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table3"),
+           ("atld-table6-svhn", "ATLD Table 6: transfer attacks (paper: SVHN, ε = 8/255)", "atld-svhn", "atld_table6"),
+           ("atld-table6-cifar100", "ATLD Table 6: transfer attacks (paper: CIFAR-100, ε = 8/255)", "atld-cifar100",
             "atld_table6"))},
     **{key: RobustnessTable(
         key=key, title=title, paper="atld", setting=setting, methods=("feature_scattering", "atld"),
         attacks=("CW-100", "AA", "RayS"), paper_csv=csv, n_eval={"smoke": 4, "mini": 200})
        for key, title, setting, csv in (
-           ("atld-table4", "ATLD Table 4: AutoAttack and RayS (CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table4"),
-           ("atld-table5", "ATLD Table 5: AutoAttack and RayS (CIFAR-100, ε = 8/255)", "atld-cifar100", "atld_table5"))},
+           ("atld-table4", "ATLD Table 4: AutoAttack and RayS (paper: CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table4"),
+           ("atld-table5", "ATLD Table 5: AutoAttack and RayS (paper: CIFAR-100, ε = 8/255)", "atld-cifar100", "atld_table5"))},
     # ---- ATENT tables (issue 6) -----------------------------------------------------------------------
     "atent-table1": RobustnessTable(
         key="atent-table1", title="ATENT Table 1: ℓ2 robustness (MNIST, LeNet5, ε2 = 2)", paper="atent",
@@ -203,14 +211,17 @@ def eval_subset(splits, scale: str, n_eval: int | None = None):
 
 
 def evaluate_table(key: str, *, scale: str, rows: list[str] | None = None, n_eval: int | None = None,
-                   device: str = "auto", cascade: bool = False, seed: int = 0, progress: bool = True):
+                   device: str = "auto", cascade: bool = False, seed: int = 0, progress: bool = True,
+                   overrides: dict | None = None):
     """Train/load every row's model and attack it. Returns ``(ours, missing, matrices, info)``:
 
     ``ours``: DataFrame, one row per available row label, accuracies in % (A_nat, attacks, A_rob) and ``n``;
     ``missing``: labels of rows whose training method is not implemented yet;
     ``matrices``: the per-example ``RobustnessMatrix`` of each row; ``info``: scale/dataset strings.
-    ``rows`` picks rows by label (default: the table's rows, without the optional ones).
+    ``rows`` picks rows by label (default: the table's rows, without the optional ones). ``overrides``: config fields
+    set on every row (e.g. ``{"model": "smallcnn"}`` to run the paper's net at mini); ``None`` values are ignored.
     """
+    overrides = {k: v for k, v in (overrides or {}).items() if v not in (None, "")}
     spec = table(key)
     chosen = [spec.row(r) for r in rows] if rows else spec.rows
     available = [r for r in chosen if r.method in methods.names()]
@@ -218,7 +229,7 @@ def evaluate_table(key: str, *, scale: str, rows: list[str] | None = None, n_eva
     n_eval = n_eval or spec.n_eval.get(scale)
     out, matrices, cfg = [], {}, None
     for r in available:
-        cfg = spec.config(r, scale, seed)
+        cfg = spec.config(r, scale, seed, **overrides)
         splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
         model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
         x, y = eval_subset(splits, scale, n_eval)
@@ -228,10 +239,50 @@ def evaluate_table(key: str, *, scale: str, rows: list[str] | None = None, n_eva
         matrices[r.label] = rm
         out.append({"model": r.label, **(rm.accuracy() * 100).to_dict(), "n": len(y)})
     ours = pd.DataFrame(out)
-    cfg = cfg or spec.config(spec.rows[0], scale, seed)
-    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model, "eps": cfg.eps}
+    cfg = cfg or spec.config(spec.rows[0], scale, seed, **overrides)
+    paper = config.SETTINGS[spec.setting]
+    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": paper["dataset"],
+            "model": cfg.model, "eps": cfg.eps, "paper_model": paper["model"], "paper_eps": paper["eps"],
+            "n_train": cfg.n_train, "epochs": cfg.epochs, "paper_epochs": paper["epochs"],
+            "attacks": list(spec.attacks), "paper": spec.paper}
     return ours, missing, matrices, info
+
+
+def comparable(info: dict) -> bool:
+    """Δ to the paper is meaningful: the paper's scale and dataset, or a smaller run on the paper's dataset with the
+    paper's model and ε (e.g. ATENT Tables 1-2 on real MNIST at mini; :func:`differences` says what differs)."""
+    if info["dataset"] != info["paper_dataset"]:
+        return False
+    if info["scale"] == "paper":
+        return True
+    return (info.get("model") == info.get("paper_model") and info.get("paper_eps") is not None
+            and abs(float(info["eps"]) - float(info["paper_eps"])) < 1e-9)
+
+
+def differences(info: dict) -> str:
+    """What a comparable smaller run does not share with the paper's: training subset and epochs, and every attack
+    setting whose arguments differ from the paper's (``info`` from :func:`evaluate_table`)."""
+    from advdist.attacks import settings as attack_settings
+
+    out = []
+    if info.get("paper_model") and info.get("model") != info["paper_model"]:
+        out.append(f"model {info['model']} (paper: {info['paper_model']})")
+    if info.get("paper_eps") is not None and abs(float(info["eps"]) - float(info["paper_eps"])) > 1e-9:
+        out.append(f"ε = {info['eps']:.4g} (paper: {info['paper_eps']:.4g})")
+    n = info.get("n_train")
+    out.append(f"training on {n if n else 'all'} images for {info['epochs']} epochs (paper: all, "
+               f"{info['paper_epochs']} epochs)")
+    for name in info.get("attacks", []):
+        try:
+            ours = attack_settings.get(name, scale=info["scale"], paper=info["paper"], dataset=info["dataset"]).kwargs
+            theirs = attack_settings.get(name, scale="paper", paper=info["paper"], dataset=info["paper_dataset"]).kwargs
+        except ValueError:
+            continue
+        diff = [f"{k} {ours.get(k)!r} (paper {theirs.get(k)!r})" for k in sorted(set(ours) | set(theirs))
+                if ours.get(k) != theirs.get(k)]
+        if diff:
+            out.append(f"{name}: " + ", ".join(diff))
+    return "; ".join(out)
 
 
 def train_times(key: str, *, scale: str, rows: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
@@ -415,9 +466,8 @@ def lambda_sweep(lams=(0.0, 0.001, 0.01, 0.1, 1.0), *, scale: str, method: str =
 
 
 def with_paper(key: str, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
-    """``ours`` beside the paper's numbers (Δ only when the setting is the paper's)."""
-    comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
-    return report.beside_paper(ours, report.paper_table(table(key).paper_csv), comparable=comparable)
+    """``ours`` beside the paper's numbers (Δ only when the setting matches the paper's: :func:`comparable`)."""
+    return report.beside_paper(ours, report.paper_table(table(key).paper_csv), comparable=comparable(info))
 
 
 def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], name: str,
@@ -428,8 +478,12 @@ def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], n
     spec = table(key)
     tab = with_paper(key, ours, info)
     n = int(ours["n"].iloc[0]) if len(ours) else 0
+    same = comparable(info)
     note = report.header(scale=info["scale"], dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                         extra=f"model {info['model']}, ε = {info['eps']:.4g}; {n} test examples attacked")
+                         extra=f"model {info['model']}, ε = {info['eps']:.4g}; protocol: white-box "
+                               f"{', '.join(spec.attacks)} on each model; {n} test examples attacked",
+                         comparable=same,
+                         differences=differences(info) if info["dataset"] == info["paper_dataset"] else "")
     report.write_table(tab, paths.figures_dir(info["scale"], spec.paper) / name, title=spec.title, note=note,
                        floatfmt=floatfmt)
     lines = [note, report.to_markdown(tab, floatfmt)]

@@ -1,8 +1,9 @@
 """Tables: ours beside the paper's, written as CSV, Markdown and LaTeX.
 
-Every table carries a header line saying the scale and the data it ran on; a "paper − ours"
-delta is shown only when the setting matches the paper's (``scale == "paper"``), never for a
-number computed on a substitute dataset.
+Every table carries a header line saying the scale and the data it ran on; an "ours − paper"
+delta is shown only when the setting matches the paper's (``scale == "paper"``, or a smaller run on the paper's
+dataset with its model and ε, whose header lists what differs), never for a number computed on a substitute
+dataset.
 """
 
 from __future__ import annotations
@@ -25,9 +26,24 @@ def paper_table(name: str) -> pd.DataFrame:
     return pd.read_csv(path, comment="#")
 
 
-def header(*, scale: str, dataset: str, paper_dataset: str, extra: str = "") -> str:
+SAME_SETTING_NOTE = ("ours ran on {dataset} ({scale} scale) with the paper's dataset, model and ε, so Δ = ours − paper "
+                     "is shown; what differs: {differences}")
+
+
+OTHER_SETTING_NOTE = ("ours ran on {dataset} ({scale} scale), the paper's dataset but not its setting ({differences}); "
+                      "no Δ, not comparable number for number")
+
+
+def header(*, scale: str, dataset: str, paper_dataset: str, extra: str = "", comparable: bool = False,
+           differences: str = "") -> str:
+    """The line above a table: the paper's setting, or a smaller run of it (``comparable``: same dataset, model and
+    ε; ``differences`` says what is not the paper's), or a substitute dataset (no Δ)."""
     if scale == "paper" and dataset == paper_dataset:
         line = f"scale: paper — {dataset}, the paper's setting"
+    elif comparable and dataset == paper_dataset:
+        line = SAME_SETTING_NOTE.format(dataset=dataset, scale=scale, differences=differences or "nothing")
+    elif dataset == paper_dataset:
+        line = OTHER_SETTING_NOTE.format(dataset=dataset, scale=scale, differences=differences or "see below")
     else:
         line = SUBSTITUTE_NOTE.format(dataset=dataset, scale=scale, paper_dataset=paper_dataset)
     return line + (f"; {extra}" if extra else "")

@@ -189,10 +189,21 @@ def plot_boundary(ax, model: nn.Module, *, n: int = 150, lo: float = 0.0, hi: fl
     ax.set_yticks([])
 
 
-def plot_points(ax, x: torch.Tensor, y: torch.Tensor, *, s: float = 6, alpha: float = 0.8) -> None:
-    """Scatter 2-D points coloured by class (blue = 0, red = 1, …)."""
+def plot_points(ax, x: torch.Tensor, y: torch.Tensor, *, s: float = 6, alpha: float = 0.8, legend: bool = False,
+                class_names=None) -> None:
+    """Scatter 2-D points coloured by class (blue = 0, red = 1, …, the colours of :func:`plot_boundary`'s regions).
+    ``legend=True`` adds a class legend (``class_names`` or "class 0", "class 1", …)."""
+    import matplotlib.pyplot as plt
+
     x, y = x.detach().numpy(), y.numpy()
-    ax.scatter(x[:, 0], x[:, 1], c=y, cmap="coolwarm", s=s, alpha=alpha, edgecolors="none", vmin=0, vmax=max(1, y.max()))
+    vmax = max(1, int(y.max()))
+    cmap = plt.get_cmap("coolwarm")
+    for c in np.unique(y):
+        name = class_names[int(c)] if class_names is not None else f"class {int(c)}"
+        pts = x[y == c]
+        ax.scatter(pts[:, 0], pts[:, 1], color=cmap(int(c) / vmax), s=s, alpha=alpha, edgecolors="none", label=name)
+    if legend:
+        ax.legend(loc="lower right", fontsize=7, markerscale=2, framealpha=0.8)
 
 
 #: rounds of :func:`fit_discriminator` per scale (Fig. 1 and Fig. 7 fit a discriminator to the clean model)
@@ -204,13 +215,21 @@ def perturbation_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pertu
                        disc: nn.Module | None = None) -> "pd.DataFrame":
     """One row per perturbation scheme (plus ``original``): the model's accuracy (%) on the points, the mean
     |logit margin| (how close the points sit to the decision boundary, in logit units; smaller = closer) and the mean
-    ℓ∞ displacement from x; with ``disc``, also the discriminator's mean P(natural). Quantifies ATLD Fig. 1's claim
-    that supervised (PGD) perturbations crowd the boundary, and Fig. 6's that IMT moves points back."""
+    ℓ∞ displacement from x; with ``disc``, also the discriminator's mean P(natural) and its ROC-AUC for the original
+    points (positives) against this set (:func:`advdist.analysis.discriminator.roc_auc`; 0.5 for the original row).
+    Quantifies ATLD Fig. 1's claim that supervised (PGD) perturbations crowd the boundary, and Fig. 6's that IMT
+    moves points back."""
     import pandas as pd
+
+    from advdist.analysis.discriminator import roc_auc
 
     was = model.training
     model.eval()
+    d_was = disc.training if disc is not None else False
+    if disc is not None:
+        disc.eval()
     rows = []
+    p_orig = torch.sigmoid(disc(model.features(x))[0]) if disc is not None else None
     for name, xp in {"original": x, **perturbed}.items():
         z = model(xp)
         top = z.topk(2, dim=1).values
@@ -218,9 +237,13 @@ def perturbation_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pertu
                "mean abs margin": (top[:, 0] - top[:, 1]).mean().item(),
                "mean linf shift": (xp - x).abs().amax(1).mean().item()}
         if disc is not None:
-            row["mean P(natural)"] = torch.sigmoid(disc(model.features(xp))[0]).mean().item()
+            p = torch.sigmoid(disc(model.features(xp))[0])
+            row["mean P(natural)"] = p.mean().item()
+            row["D ROC-AUC original vs these"] = roc_auc(p_orig.numpy(), p.numpy())
         rows.append(row)
     model.train(was)
+    if disc is not None:
+        disc.train(d_was)
     return pd.DataFrame(rows)
 
 

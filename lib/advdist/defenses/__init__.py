@@ -3,6 +3,6 @@
 - :mod:`advdist.defenses.imt`: ATLD's Inference with Manifold Transformation (IMT, IMT+), ATLD Sec. 4.2, Eq. (8).
 """
 
-from advdist.defenses.imt import GRADS, IMT, IMT_PLUS_BAND, build_imt, eot_wrap, imt_transform
+from advdist.defenses.imt import DIRECTIONS, GRADS, IMT, IMT_PLUS_BAND, build_imt, eot_wrap, imt_transform
 
-__all__ = ["IMT", "imt_transform", "build_imt", "eot_wrap", "GRADS", "IMT_PLUS_BAND"]
+__all__ = ["IMT", "imt_transform", "build_imt", "eot_wrap", "GRADS", "IMT_PLUS_BAND", "DIRECTIONS"]

@@ -33,6 +33,10 @@ can target the *wrapped* model end to end (Athalye et al. 2018: attack the whole
 
 IMT is deterministic, so EOT (expectation over transformation) is not needed; :func:`eot_wrap` is provided for
 randomised variants (e.g. the code's random start) and averages logits over ``samples`` calls.
+
+Controls (:func:`imt_transform` ``direction``; :mod:`advdist.analysis.discriminator`): ``"discriminator"`` (IMT),
+``"flipped"`` (−sign: toward the discriminator's *adversarial* side) and ``"random"`` (a random sign per coordinate,
+same step and projection). If a random step of the same size helps as much as D's, D's direction carries nothing.
 """
 
 from __future__ import annotations
@@ -43,9 +47,11 @@ from torch import nn
 
 from advdist.attacks.core import check_eps, project
 
-__all__ = ["IMT", "imt_transform", "build_imt", "eot_wrap", "GRADS", "IMT_PLUS_BAND"]
+__all__ = ["IMT", "imt_transform", "build_imt", "eot_wrap", "GRADS", "IMT_PLUS_BAND", "DIRECTIONS"]
 
 GRADS = ("bpda", "exact", "tanh", "none")
+#: IMT's step direction: the discriminator's (IMT), its opposite, or a random sign per coordinate (controls)
+DIRECTIONS = ("discriminator", "flipped", "random")
 #: IMT+ halves the step when P(natural) lies in this closed band (ATLD Sec. 5.1)
 IMT_PLUS_BAND = (0.3, 0.7)
 
@@ -58,16 +64,23 @@ def _latent(classifier: nn.Module, disc_input: str):
 
 def imt_transform(classifier: nn.Module, disc: nn.Module, x: torch.Tensor, *, eps: float, step: float | None = None,
                   band: tuple[float, float] | None = None, band_factor: float = 0.5, disc_input: str = "features",
-                  grad: str = "bpda", tau: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+                  grad: str = "bpda", tau: float = 0.1, direction: str = "discriminator",
+                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """x_t of ATLD Eq. (8) by one signed step (see the module docstring); returns (x_t, P(natural) at x).
 
     ``band=None``: IMT (m ≡ 1); ``band=(lo, hi)``: IMT+ (m = ``band_factor`` where lo ≤ D⁰ ≤ hi). ``step``
     defaults to ε. Both networks must already be in the mode wanted (eval at inference). ``grad`` selects how
-    gradients flow from x_t back to x (``"bpda"`` | ``"exact"`` | ``"tanh"`` | ``"none"``).
+    gradients flow from x_t back to x (``"bpda"`` | ``"exact"`` | ``"tanh"`` | ``"none"``). ``direction``: the
+    discriminator's sign (IMT), ``"flipped"`` or ``"random"`` (signs drawn from ``generator``, a CPU generator;
+    controls of :mod:`advdist.analysis.discriminator`; not with ``grad="tanh"``).
     """
     eps = check_eps(eps, "linf")
     if grad not in GRADS:
         raise ValueError(f"unknown grad mode {grad!r}; valid: {', '.join(GRADS)}")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown IMT direction {direction!r}; valid: {', '.join(DIRECTIONS)}")
+    if grad == "tanh" and direction != "discriminator":
+        raise ValueError(f"grad='tanh' smooths the discriminator's direction; direction={direction!r} needs another grad")
     s = eps if step is None else float(step)
     feat = _latent(classifier, disc_input)
     view = (-1,) + (1,) * (x.dim() - 1)
@@ -92,11 +105,16 @@ def imt_transform(classifier: nn.Module, disc: nn.Module, x: torch.Tensor, *, ep
         direction = torch.tanh(g / (scale * tau))
         x_t = project(x - s * m * direction, x, eps, "linf")
     else:
-        x_t = project(x.detach() - s * m * g.sign(), x.detach(), eps, "linf")
+        sign = g.sign()
+        if direction == "flipped":
+            sign = -sign
+        elif direction == "random":
+            sign = (torch.randint(0, 2, g.shape, generator=generator) * 2 - 1).to(g.device, g.dtype)
+        x_t = project(x.detach() - s * m * sign, x.detach(), eps, "linf")
         if grad == "bpda":
             x_t = x + (x_t - x).detach()      # straight-through: ∂x_t/∂x = I everywhere
         elif grad == "exact":
-            x_t = project(x - (s * m * g.sign()).detach(), x, eps, "linf")  # autograd through the projection
+            x_t = project(x - (s * m * sign).detach(), x, eps, "linf")  # autograd through the projection
         else:
             x_t = x_t.detach()
     return x_t, p_nat.detach()

@@ -24,8 +24,8 @@ ts, models = toy2d_tsne.fig1_models(scale, eps=eps, step=step, device=device, se
 acc = toy2d_tsne.fig1_accuracy(ts, models, eps=eps, step=step, seed=seed)""", ("nbval-ignore-output",)),
 ("code", """table = report.beside_paper(acc, report.paper_table("atent_fig1"), comparable=False)
 note = (f"t-SNE of {ts.source} images, classes {ts.classes[0]} vs {ts.classes[1]} ({scale} scale); "
-        f"{len(ts.splits.y_train)} train / {len(ts.splits.y_test)} test points; paper columns: the official "
-        "notebook on MNIST")
+        f"{len(ts.splits.y_train)} train / {len(ts.splits.y_test)} test points; model atent-toy; ℓ∞ ε = {eps:g} "
+        f"(t-SNE units); protocol: white-box PGD-40 on each model; paper columns: the official notebook on MNIST")
 report.write_table(table, paths.figures_dir(scale, "atent") / "fig1_tsne_accuracy",
                    title="ATENT Fig. 1: natural and PGD-40 accuracy on the 2-D t-SNE set", note=note)
 print(note)

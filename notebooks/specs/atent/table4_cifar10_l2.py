@@ -21,7 +21,8 @@ ours = models_radius_sweep("atent-cifar10-l2", ["at_pgd", "atent_l2"], "L2-PGD-1
                            fractions=(1.0, 2.0), n_eval=n_eval or None, device=device, seed=seed)
 cfg = config.resolve(scale, "atent-cifar10-l2")""", ("nbval-ignore-output",)),
 ("code", """note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
-                     extra=f"model {cfg.model}, training ℓ2 ε = {cfg.eps:g}; {int(ours['n'].iloc[0])} test examples")
+                     extra=f"model {cfg.model}, training ℓ2 ε = {cfg.eps:g}; protocol: white-box ℓ2 PGD-10 on each model at 1× and 2× "
+                           f"the training ε; {int(ours['n'].iloc[0])} test examples")
 report.write_table(ours, paths.figures_dir(scale, "atent") / "table4_cifar10_l2",
                    title="ATENT Table 4: ℓ2 PGD-10 accuracy (%) at 1× and 2× the training ε", note=note)
 print(note)

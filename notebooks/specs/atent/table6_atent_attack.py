@@ -25,7 +25,8 @@ x, y = experiments.eval_subset(splits, scale, n_eval or None)
 ours = radius_sweep(model, x, y, ["PGD-20", "ATENT-20"], eps=cfg.eps, scale=scale, dataset=cfg.dataset, seed=seed)""",
  ("nbval-ignore-output",)),
 ("code", """note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
-                     extra=f"ℓ∞-ATENT {cfg.model}, training ε = {cfg.eps:.4g}; {len(y)} test examples")
+                     extra=f"ℓ∞-ATENT {cfg.model}, training ε = {cfg.eps:.4g}; protocol: white-box PGD-20 and the ATENT-20 "
+                           f"Langevin attack on the model at each radius; {len(y)} test examples")
 report.write_table(ours, paths.figures_dir(scale, "atent") / "table6_atent_attack",
                    title="ATENT Table 6: accuracy (%) under PGD-20 and ATENT-20 across radii", note=note)
 print(note)

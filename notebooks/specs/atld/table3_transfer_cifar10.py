@@ -1,5 +1,5 @@
 CELLS = [
-("md", """# ATLD Table 3 — transfer (black-box) attacks on CIFAR-10 (ε = 8/255)
+("md", """# ATLD Table 3 — transfer (black-box) attacks (paper: CIFAR-10, WRN-28-10, ε = 8/255)
 
 ATLD (ICLR 2021 submission), Sec. 5.2, Table 3. Adversarial examples are crafted on each *source* model (Vanilla = `standard`, AT = `at_pgd`, FS, ATLD) with FGSM,
 PGD-20 and CW-20 (ATLD settings) and classified by each *defence* (AT, FS, ATLD, ATLD-IMT, ATLD-IMT+; the IMT rows
@@ -17,8 +17,7 @@ results = {key: atld_experiments.atld_transfer(key, scale=scale, n_eval=n_eval o
            for key in ['atld-table3']}""", ('nbval-ignore-output',)),
 ("code", """df, info = results['atld-table3']
 table = atld_experiments.transfer_beside_paper('atld-table3', df, info)
-note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                     extra=f"model {info['model']}; {int(df['n'].iloc[0])} test examples; columns = source model / attack")
+note = atld_experiments.caption(info, atld_experiments.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
 files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table3', title=experiments.table('atld-table3').title, note=note)
 print(note)
 print(report.to_markdown(table))""", ()),

@@ -1,11 +1,11 @@
 CELLS = [
-("md", """# ATLD Table 4 — AutoAttack and RayS on CIFAR-10 (ε = 8/255)
+("md", """# ATLD Table 4 — AutoAttack and RayS (paper: CIFAR-10, WRN-28-10, ε = 8/255)
 
 ATLD (ICLR 2021 submission), App. B.2, Table 4: clean, CW-100, AutoAttack (standard, Croce & Hein 2020) and RayS
 (Chen & Gu 2020, hard-label) accuracy of FS, ATLD-IMT and ATLD-IMT+; the other defences (AT, TRADES,
 Robust-overfitting, Pretraining, WAR, RTS, Gowal et al.) are shown from the paper, marked cited. The paper applies
 IMT after AutoAttack (non-adaptive); AutoAttack's own flags warn that a defence like IMT needs an adaptive attack,
-which the *end-to-end* and *adaptive* rows provide. Smoke: 4 test examples (AutoAttack is slow). IMT rows are evaluated under three protocols (see the Table 1 notebook): *non-adaptive* (the paper: attack the bare
+which the *end-to-end* and *adaptive* rows provide. Smoke: 4 test examples (AutoAttack is slow). IMT rows are evaluated under three protocols (see the Table 1 notebook; the non-adaptive rows beside the paper's numbers, the other two in a table of their own): *non-adaptive* (the paper: attack the bare
 classifier, then IMT), *end-to-end* (attack through IMT, BPDA) and *adaptive* (per example the worst of both and of
 the end-to-end attack warm-started at the non-adaptive example). Rows the paper only cites are marked *cited, not
 reproduced*. At `mini` scale every dataset is Fashion-MNIST (`mini-cnn`, ε = 0.1, 20k training images, 5 epochs,
@@ -23,14 +23,7 @@ results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_
                                                      seed=seed, adaptive=adaptive)
            for key in ['atld-table4']}""", ('nbval-ignore-output',)),
 ("code", """ours, info = results['atld-table4']
-table = atld_experiments.with_paper('atld-table4', ours, info)
-note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                     extra=f"model {info['model']}; {int(ours['n'].iloc[0])} test examples attacked; ATLD options {info['atld']}")
-files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table4', title=experiments.table('atld-table4').title, note=note)
-print(note)
-print(report.to_markdown(table))
-for line in atld_experiments.imt_gain(ours):
-    print(line)""", ()),
+print(atld_experiments.write_atld_tables('atld-table4', ours, info, 'table4'))""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens
 

@@ -1,9 +1,9 @@
 CELLS = [
-("md", """# ATLD Table 5 — AutoAttack and RayS on CIFAR-100 (ε = 8/255)
+("md", """# ATLD Table 5 — AutoAttack and RayS (paper: CIFAR-100, WRN-28-10, ε = 8/255)
 
 ATLD (ICLR 2021 submission), App. B.2, Table 5: clean, CW-100, AutoAttack and RayS accuracy of ATLD-IMT and
 ATLD-IMT+ (and, here, FS and ATLD without IMT); Robust-overfitting, Pretraining and Gowal et al. from the paper
-(cited). Smoke: 4 test examples. IMT rows are evaluated under three protocols (see the Table 1 notebook): *non-adaptive* (the paper: attack the bare
+(cited). Smoke: 4 test examples. IMT rows are evaluated under three protocols (see the Table 1 notebook; the non-adaptive rows beside the paper's numbers, the other two in a table of their own): *non-adaptive* (the paper: attack the bare
 classifier, then IMT), *end-to-end* (attack through IMT, BPDA) and *adaptive* (per example the worst of both and of
 the end-to-end attack warm-started at the non-adaptive example). Rows the paper only cites are marked *cited, not
 reproduced*. At `mini` scale every dataset is Fashion-MNIST (`mini-cnn`, ε = 0.1, 20k training images, 5 epochs,
@@ -21,14 +21,7 @@ results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_
                                                      seed=seed, adaptive=adaptive)
            for key in ['atld-table5']}""", ('nbval-ignore-output',)),
 ("code", """ours, info = results['atld-table5']
-table = atld_experiments.with_paper('atld-table5', ours, info)
-note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                     extra=f"model {info['model']}; {int(ours['n'].iloc[0])} test examples attacked; ATLD options {info['atld']}")
-files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table5', title=experiments.table('atld-table5').title, note=note)
-print(note)
-print(report.to_markdown(table))
-for line in atld_experiments.imt_gain(ours):
-    print(line)""", ()),
+print(atld_experiments.write_atld_tables('atld-table5', ours, info, 'table5'))""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens
 
