@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 LABELS = {"standard": "Standard", "at_fgsm": "AT_FGSM", "at_pgd_madry": "AT_PGD†", "at_pgd": "AT_PGD", "alp": "ALP",
           "feature_scattering": "Feature Scattering", "adt_exp": "ADT_EXP", "adt_expam": "ADT_EXP-AM",
-          "adt_impam": "ADT_IMP-AM"}
+          "adt_impam": "ADT_IMP-AM", "trades": "TRADES", "mart": "MART", "entropy_sgd": "Entropy-SGD",
+          "atent_linf": "ℓ∞-ATENT", "atent_l2": "ℓ2-ATENT"}
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -53,15 +54,30 @@ def adt_table1() -> str:
             f"{r.loc['standard', 'PGD-20']:.1f} % under PGD-20.")
 
 
-BLOCKS = {"adt-table1": adt_table1}
+def versus(csv: str, subject: str, baselines: list[str], name: str) -> str:
+    """One sentence: ``subject``'s A_rob beside each baseline's, from the committed table ``csv``."""
+    df, notes = read_table(ROOT / "figures" / "mini" / csv)
+    r = df.set_index("model")
+    n = int(r["n"].iloc[0])
+    a = r.loc[subject, "A_rob"]
+    parts = [f"{_label(b)} {r.loc[b, 'A_rob']:.1f} % ({a - r.loc[b, 'A_rob']:+.1f} pp)" for b in baselines if b in r.index]
+    above = [_label(b) for b in baselines if b in r.index and a > r.loc[b, "A_rob"]]
+    return (f"{name} at mini (`figures/mini/{csv.replace('.csv', '.md')}`; {notes[-1] if notes else ''}): "
+            f"{_label(subject)} reaches A_rob {a:.1f} %; against it {'; '.join(parts)}. In this run (one seed, n = {n}) "
+            f"{_label(subject)} is above {', '.join(above) if above else 'none of them'} on A_rob.")
+
+
+BLOCKS = {"adt-table1": adt_table1,
+          "atent-table2": lambda: versus("atent/table2_mnist_linf.csv", "atent_linf",
+                                         ["at_pgd", "trades", "mart", "standard", "entropy_sgd"], "ATENT Table 2")}
 
 
 def render(text: str) -> str:
     for name, fn in BLOCKS.items():
-        pat = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- /generated:{name} -->)", re.S)
+        pat = re.compile(rf"(<!-- generated:{name} -->)\n(?:.*?\n)?(<!-- /generated:{name} -->)", re.S)
         if not pat.search(text):
             raise SystemExit(f"readme_findings: README.md has no block generated:{name}")
-        text = pat.sub(lambda m: m.group(1) + fn() + m.group(2), text)
+        text = pat.sub(lambda m: m.group(1) + "\n" + fn() + "\n" + m.group(2), text)
     return text
 
 
