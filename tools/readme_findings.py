@@ -67,7 +67,17 @@ def versus(csv: str, subject: str, baselines: list[str], name: str) -> str:
             f"{_label(subject)} is above {', '.join(above) if above else 'none of them'} on A_rob.")
 
 
+def atent_table5() -> str:
+    df, notes = read_table(ROOT / "figures" / "mini" / "atent" / "table5_smoothing.csv")
+    r = df.set_index("model")
+    a, t = r.loc["atent_l2", "r=0.435"], r.loc["trades_smooth", "r=0.435"]
+    return (f"ATENT Table 5 at mini (`figures/mini/atent/table5_smoothing.md`; {notes[-1] if notes else ''}): certified "
+            f"accuracy at ℓ2 radius 0.435 is {a:.0f} % for ℓ2-ATENT and {t:.0f} % for TRADES (smooth) ({a - t:+.0f} pp; "
+            f"one seed, n = {int(r['n'].iloc[0])} images; the paper: 55.41 vs 58.1 %).")
+
+
 BLOCKS = {"adt-table1": adt_table1,
+          "atent-table5": atent_table5,
           "atent-table2": lambda: versus("atent/table2_mnist_linf.csv", "atent_linf",
                                          ["at_pgd", "trades", "mart", "standard", "entropy_sgd"], "ATENT Table 2")}
 
