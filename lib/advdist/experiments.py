@@ -285,23 +285,27 @@ def differences(info: dict) -> str:
     return "; ".join(out)
 
 
+def _finished_runs(key: str, scale: str, rows: list[str] | None, seed: int):
+    """``(row, run, splits)`` of each implemented row of table ``key`` whose run is finished (nothing is trained)."""
+    spec = table(key)
+    for r in ([spec.row(x) for x in rows] if rows else spec.rows):
+        if r.method not in methods.names():
+            continue
+        cfg = spec.config(r, scale, seed)
+        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        run = store.run_for(cfg, splits.fingerprint)
+        if run.done:
+            yield r, run, splits
+
+
 def train_times(key: str, *, scale: str, rows: list[str] | None = None, seed: int = 0) -> pd.DataFrame:
     """Seconds per training epoch of each row's cached run (ADT Fig. 7), from the runs' ``log.csv``.
 
     Rows whose model is not trained yet are left out (nothing is trained here). Columns: model, epochs,
     mean and min seconds per epoch, images per second, device.
     """
-    spec = table(key)
-    chosen = [spec.row(r) for r in rows] if rows else spec.rows
     out = []
-    for r in chosen:
-        if r.method not in methods.names():
-            continue
-        cfg = spec.config(r, scale, seed)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        run = store.run_for(cfg, splits.fingerprint)
-        if not run.done:
-            continue
+    for r, run, splits in _finished_runs(key, scale, rows, seed):
         log, meta, n = run.log, run.meta, len(splits.y_train)
         out.append({"model": r.label, "epochs": len(log), "s/epoch": float(log["time_s"].mean()),
                     "min s/epoch": float(log["time_s"].min()), "img/s": n / float(log["time_s"].min()),
@@ -313,17 +317,8 @@ def learning_curves(key: str, *, scale: str, rows: list[str] | None = None, seed
     """Per-epoch logs of each row's finished run (nothing is trained here): a long DataFrame with columns model,
     epoch, lr, test_acc (clean, whole test split) and train_adv_acc (accuracy on the training method's own
     adversarial samples; NaN for standard training), in %."""
-    spec = table(key)
-    chosen = [spec.row(r) for r in rows] if rows else spec.rows
     frames = []
-    for r in chosen:
-        if r.method not in methods.names():
-            continue
-        cfg = spec.config(r, scale, seed)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        run = store.run_for(cfg, splits.fingerprint)
-        if not run.done:
-            continue
+    for r, run, _ in _finished_runs(key, scale, rows, seed):
         log = run.log
         frames.append(pd.DataFrame({"model": r.label, "epoch": log["epoch"], "lr": log["lr"],
                                     "test_acc": 100 * log["test_acc"],

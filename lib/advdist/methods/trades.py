@@ -87,13 +87,15 @@ class TRADES(Method):
 
     def loss(self, model, x, y):
         x_adv = self.adversarial(model, x, y)
-        logits = model(x)
-        logits_adv = model(x_adv)
-        ce = F.cross_entropy(logits, y)
-        kl = kl_div(logits, logits_adv, reduction="batchmean")
-        loss = ce + float(self.hp["beta"]) * kl
-        with torch.no_grad():
-            logs = {"train_acc": (logits.argmax(1) == y).float().mean().item(),
-                    "train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(),
-                    "train_kl": kl.item()}
-        return loss, logs
+        return trades_objective(model(x), model(x_adv), y, float(self.hp["beta"]))
+
+
+def trades_objective(logits: torch.Tensor, logits_adv: torch.Tensor, y: torch.Tensor, beta: float):
+    """TRADES Eq. (5): CE(f(x), y) + β·KL(f(x) ‖ f(x')) (batch means), with the training logs."""
+    ce = F.cross_entropy(logits, y)
+    kl = kl_div(logits, logits_adv, reduction="batchmean")
+    with torch.no_grad():
+        logs = {"train_acc": (logits.argmax(1) == y).float().mean().item(),
+                "train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(),
+                "train_kl": kl.item()}
+    return ce + beta * kl, logs

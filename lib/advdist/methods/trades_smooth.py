@@ -19,12 +19,11 @@ A separate module (not an option of :mod:`advdist.methods.trades`) so that TRADE
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from advdist.attacks.core import check_eps, frozen, input_grad, normalize_step, project
 from advdist.methods import register
 from advdist.methods.base import Method
-from advdist.methods.trades import kl_div
+from advdist.methods.trades import kl_div, trades_objective
 
 
 def trades_smooth_adversarial(model: torch.nn.Module, x: torch.Tensor, noise: torch.Tensor, *, eps: float,
@@ -72,13 +71,4 @@ class TRADESSmooth(Method):
     def loss(self, model, x, y):
         noise = self.noise(x)
         x_adv = self.adversarial(model, x, y, noise)
-        logits = model(x + noise)
-        logits_adv = model(x_adv + noise)
-        ce = F.cross_entropy(logits, y)
-        kl = kl_div(logits, logits_adv, reduction="batchmean")
-        loss = ce + float(self.hp["beta"]) * kl
-        with torch.no_grad():
-            logs = {"train_acc": (logits.argmax(1) == y).float().mean().item(),
-                    "train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(),
-                    "train_kl": kl.item()}
-        return loss, logs
+        return trades_objective(model(x + noise), model(x_adv + noise), y, float(self.hp["beta"]))
