@@ -84,7 +84,7 @@ bench: $(STAMP) data ## print the benchmark table (attack engine vs baselines, s
 
 bench-gpu: ## training throughput on a CUDA GPU (AT_PGD, ADT_EXP, EXP-AM, IMP-AM on WRN-28-10) -> figures/bench/gpu.json
 	@mkdir -p figures/bench
-	$(or $(wildcard $(PY)),$(PYTHON)) -m advdist.bench_gpu --out figures/bench/gpu.json $(BENCH_ARGS)
+	$(or $(wildcard $(PY)),$(PYTHON)) -m advdist.bench.gpu --out figures/bench/gpu.json $(BENCH_ARGS)
 
 lab: $(STAMP) ## JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
