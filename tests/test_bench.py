@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -167,6 +169,28 @@ def test_bench_only_selects_entries(tmp_path):
     assert bench.select(None) == list(bench.ENTRIES)
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--only", "no_such_entry", "--out", str(out)], context=ctx)
+
+
+def test_each_entry_lives_in_the_module_named_for_it():
+    """``advdist.bench`` is one module per family, named for its entries' common prefix, so an entry's code is
+    found from its name; the families' order is the entries' order."""
+    for name, fn in bench.ENTRIES.items():
+        families = [f for f in bench.FAMILIES if name.startswith(f)]
+        assert len(families) == 1, (name, families)
+        assert fn.__module__ == f"advdist.bench.{families[0]}", (name, fn.__module__)
+    first = [next(f for f in bench.FAMILIES if n.startswith(f)) for n in bench.ENTRIES]
+    assert sorted(first, key=bench.FAMILIES.index) == first  # registration follows FAMILIES
+
+
+def test_python_m_advdist_bench_runs_the_cli(tmp_path):
+    """``python -m advdist.bench`` (the package's ``__main__``) is ``bench.main``: an unknown ``--only`` is refused
+    with the list of entries and writes nothing."""
+    out = tmp_path / "b.json"
+    r = subprocess.run([sys.executable, "-m", "advdist.bench", "--only", "no_such_entry", "--out", str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert "matches no entry" in r.stderr and "pgd20_vs_foolbox" in r.stderr and "throughput_standard" in r.stderr
+    assert not out.exists()
 
 
 def test_feature_attack_fixed_targets_equal_drawn_targets():

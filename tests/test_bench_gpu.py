@@ -1,4 +1,4 @@
-"""``advdist.bench_gpu``'s CPU-checkable parts: the FLOP count, the peak table, the report format."""
+"""``advdist.bench.gpu``'s (old name ``advdist.bench_gpu``) CPU-checkable parts: the FLOP count, the peak table, the report format."""
 
 from __future__ import annotations
 
@@ -49,3 +49,16 @@ def test_datasheet_peaks_and_markdown():
               "rows": [row], "agreement_at_pgd_b64": {"fp32": {"loss": 2.3, "rel_diff_vs_fp32": 0.0}}}
     md = bench_gpu.markdown(report)
     assert "| at_pgd | 64 | bf16+cl | 1000 | 178 | 178 | 18.0 | 23.0 |" in md
+
+
+def test_old_module_name_is_the_same_module():
+    """``advdist.bench_gpu`` (the name before ``bench/`` was a package) is ``advdist.bench.gpu`` itself, so code
+    that patches or reads its names sees the one module; ``python -m advdist.bench_gpu`` still runs its CLI."""
+    import subprocess
+    import sys
+
+    from advdist.bench import gpu
+
+    assert bench_gpu is gpu and bench_gpu.FlopCount is gpu.FlopCount
+    r = subprocess.run([sys.executable, "-m", "advdist.bench_gpu", "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "--steps" in r.stdout and "advdist.bench.gpu" in r.stdout, r.stderr
