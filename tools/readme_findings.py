@@ -22,7 +22,8 @@ README = ROOT / "README.md"
 LABELS = {"standard": "Standard", "at_fgsm": "AT_FGSM", "at_pgd_madry": "AT_PGD†", "at_pgd": "AT_PGD", "alp": "ALP",
           "feature_scattering": "Feature Scattering", "adt_exp": "ADT_EXP", "adt_expam": "ADT_EXP-AM",
           "adt_impam": "ADT_IMP-AM", "trades": "TRADES", "mart": "MART", "entropy_sgd": "Entropy-SGD",
-          "atent_linf": "ℓ∞-ATENT", "atent_l2": "ℓ2-ATENT"}
+          "atent_linf": "ℓ∞-ATENT", "atent_l2": "ℓ2-ATENT", "atld": "ATLD", "atld_imt": "ATLD-IMT",
+          "atld_imt_plus": "ATLD-IMT+", "l2l": "L2L", "trades_smooth": "TRADES (smooth)"}
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -76,7 +77,43 @@ def atent_table5() -> str:
             f"one seed, n = {int(r['n'].iloc[0])} images; the paper: 55.41 vs 58.1 %).")
 
 
+def _mini(csv: str) -> tuple[pd.DataFrame, str]:
+    df, notes = read_table(ROOT / "figures" / "mini" / csv)
+    return df, (notes[-1] if notes else "")
+
+
+def atld_table1() -> str:
+    t, note = _mini("atld/table1.csv")
+    r = t.drop_duplicates("model").set_index("model")
+    arob = next(c for c in r.columns if c.startswith("A_rob"))
+    n = int(r["n"].iloc[0])
+    ad, _ = _mini("atld/table1_adaptive.csv")
+    ad = ad.set_index(["model", "protocol"])
+    d, _ = _mini("atld/table1_discriminator.csv")
+    auc = d[d.attack == "PGD-20"].set_index("variant")["auc"]
+    c, _ = _mini("atld/table1_imt_controls.csv")
+    full = c[(c["step/eps"] == 1.0) & (c.input == "PGD-20")].set_index(["variant", "direction"])["acc"]
+    base = c[(c["step/eps"] == 0.0) & (c.input == "PGD-20") & (c.direction == "discriminator")].set_index("variant")["acc"]
+
+    def imt(row: str) -> str:
+        return (f"{_label(row)}: PGD-20 {r.loc['atld', 'PGD-20']:.1f} → {r.loc[row, 'PGD-20']:.1f} %, CW-20 "
+                f"{r.loc['atld', 'CW-20']:.1f} → {r.loc[row, 'CW-20']:.1f} % under the paper's non-adaptive protocol "
+                f"(the paper: {r.loc['atld', 'PGD-20 (paper)']:.2f} → {r.loc[row, 'PGD-20 (paper)']:.2f} and "
+                f"{r.loc['atld', 'CW-20 (paper)']:.2f} → {r.loc[row, 'CW-20 (paper)']:.2f}), A_rob "
+                f"{ad.loc[(row, 'non-adaptive'), arob]:.1f} % as a worst case over those attacks and "
+                f"{ad.loc[(row, 'adaptive'), arob]:.1f} % against attacks through IMT")
+    variants = [v for v in auc.index if v in base.index]
+    ctrl = "; ".join(f"{v}: AUC {auc[v]:.3f}, PGD-20 {base[v]:.1f} % → {full[(v, 'discriminator')]:.1f} % after a "
+                     f"full-ε step along D's sign ({full[(v, 'random')]:.1f} % along a random sign)" for v in variants)
+    return (f"ATLD Table 1 at mini (`figures/mini/atld/table1.md`; {note}): ATLD reaches A_rob {r.loc['atld', arob]:.1f} % "
+            f"(PGD-20 {r.loc['atld', 'PGD-20']:.1f} %); Feature Scattering {r.loc['feature_scattering', arob]:.1f} % "
+            f"({r.loc['feature_scattering', 'PGD-20']:.1f} %); AT_PGD {r.loc['at_pgd', arob]:.1f} % "
+            f"({r.loc['at_pgd', 'PGD-20']:.1f} %). Test-time IMT — {imt('atld_imt')}; IMT+ — {imt('atld_imt_plus')}. "
+            f"The discriminator (ROC-AUC of clean vs PGD-20 latents, and the IMT controls): {ctrl}. One seed, n = {n}.")
+
+
 BLOCKS = {"adt-table1": adt_table1,
+          "atld-table1": atld_table1,
           "atent-table5": atent_table5,
           "atent-table2": lambda: versus("atent/table2_mnist_linf.csv", "atent_linf",
                                          ["at_pgd", "trades", "mart", "standard", "entropy_sgd"], "ATENT Table 2")}
