@@ -29,7 +29,7 @@ Options (``cfg.method_kwargs``), paper defaults first; the official code's choic
   max ∂CE/∂x^adv ÷ max ∂MSE/∂x^adv (raw max over the batch, a constant), ``mse_div`` = 2 (CIFAR-10, SVHN) or 10
   (CIFAR-100); z_nat from the eval-mode classifier, without gradient).
 - ``lam`` = 1.0: weight of the adversarial invariance term (Eq. (7) has weight 1). The CPU scales use 0.1
-  (``config.METHOD_KWARGS``): with λ = 1 the game collapsed on Fashion-MNIST (test accuracy 0.68 → 0.26 in two mini
+  (``scales.METHOD_KWARGS``): with λ = 1 the game collapsed on Fashion-MNIST (test accuracy 0.68 → 0.26 in two mini
   epochs) and on the toy moons (constant classifier); λ = 0.1 trains. A non-saturating variant (−log D⁰(z_adv)
   only, λ = 1) collapsed as well (0.53 → 0.22).
 - ``random_start`` = False: the paper's LMAE steps from x (supplementary Eq. B.17); True = the code's
