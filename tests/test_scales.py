@@ -99,13 +99,7 @@ def test_the_mini_mnist_budgets_are_the_papers():
     assert attack_settings.get("PGD-20", scale="mini", paper="atent", dataset="mnist").eps == scales.MINI_MNIST_EPS
 
 
-def _table_cases():
-    for key, spec in experiments.TABLES.items():
-        for scale in scales.SCALES:
-            yield key, scale
-
-
-@pytest.mark.parametrize("key,scale", list(_table_cases()))
+@pytest.mark.parametrize("key,scale", [(k, s) for k in experiments.TABLES for s in scales.SCALES])
 def test_every_table_attacks_at_its_training_budget(key, scale):
     """For every robustness table, scale and implemented row, each attack column in the training norm attacks at
     the training ε — from the attack settings alone, unless the table sets ``eps_from_config``; and a table sets

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from advdist import scales
+from advdist.threat import Norm, ThreatModel
 
 SCALES = scales.SCALES
-NORMS = ("linf", "l2")
+NORMS = tuple(n.value for n in Norm)
 EARLY_STOPS = (None, "pgd-10")
 
 # ----------------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ class TrainConfig:
     n_test: int | None = None
     augment: str = "auto"          # "auto": the dataset's paper augmentation; or "none" / "crop4-flip"
     eps: float = 0.1               # threat model of adversarial training methods
-    norm: str = "linf"
+    norm: str = "linf"             # any spelling advdist.threat.Norm.parse accepts; stored as "linf" / "l2"
     method_kwargs: dict = field(default_factory=dict)
     model_kwargs: dict = field(default_factory=dict)
     seed: int = 0
@@ -158,7 +159,16 @@ class TrainConfig:
     _HASHED_IF_SET = {"early_stop": None}
 
     def __post_init__(self) -> None:
+        try:  # one spelling per norm ("Linf", "l_inf", Norm.LINF -> "linf"), so equal configs hash equally
+            object.__setattr__(self, "norm", Norm.parse(self.norm).value)
+        except ValueError:
+            pass  # validate() names the bad value
         validate(self)
+
+    @property
+    def threat(self) -> ThreatModel:
+        """The threat model of adversarial training: ε-ball of ``norm`` intersected with [0, 1]."""
+        return ThreatModel(self.eps, self.norm)
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -237,7 +247,7 @@ def validate(cfg: TrainConfig) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise ConfigError(f"{key} must be a finite number >= 0, got {v!r}")
-    if cfg.norm == "linf" and cfg.eps > 1:
+    if Norm.parse(cfg.norm) is Norm.LINF and cfg.eps > 1:
         raise ConfigError(f"eps={cfg.eps} exceeds the [0, 1] pixel range for linf; did you mean {cfg.eps}/255?")
     if any(m < 1 for m in cfg.milestones) or list(cfg.milestones) != sorted(cfg.milestones):
         raise ConfigError(f"milestones must be increasing epochs >= 1, got {cfg.milestones!r}")

@@ -35,6 +35,7 @@ from typing import Any, Callable
 import torch
 
 from advdist import scales
+from advdist.threat import Norm, ThreatModel
 
 #: a value given as a fraction of ε (α = ε/4 → ``Rel(1/4)``), resolved when a setting is built (``scales.Rel``)
 Rel = scales.Rel
@@ -149,8 +150,14 @@ class AttackSpec:
         return self.kwargs["eps"]
 
     @property
-    def norm(self) -> str:
-        return self.kwargs.get("norm", "linf")
+    def norm(self) -> Norm:
+        """The norm of the setting's ε (ℓ∞ unless its row names another); a ``str`` enum (``== "linf"``)."""
+        return Norm.parse(self.kwargs.get("norm", Norm.LINF))
+
+    @property
+    def threat(self) -> ThreatModel:
+        """The setting's threat model: its ε-ball intersected with [0, 1]."""
+        return ThreatModel(self.eps, self.norm)
 
     def resolve(self) -> Callable[..., torch.Tensor]:
         attacks = importlib.import_module("advdist.attacks")

@@ -78,6 +78,7 @@ from advdist.methods import register
 from advdist.methods.base import Method
 from advdist.methods.feature_scattering import smooth_labels, soft_cross_entropy
 from advdist.models.discriminator import SIZES, LatentDiscriminator, build_discriminator
+from advdist.threat import Norm
 
 DISC_INPUTS = ("features", "logits")
 INVARIANCES = ("adversarial", "logit_mse")
@@ -220,7 +221,7 @@ class ATLD(Method):
             raise ValueError(f"atld option label_smoothing must be in [0, 1), got {hp['label_smoothing']!r}")
         if int(hp["d_steps"]) < 0:
             raise ValueError(f"atld option d_steps must be >= 0, got {hp['d_steps']!r}")
-        if cfg.norm != "linf":
+        if Norm.parse(cfg.norm) is not Norm.LINF:
             raise ValueError(f"atld is defined for the linf threat model (ATLD Sec. 5); got norm={cfg.norm!r}")
         info = data.info(cfg.dataset)
         self.num_classes = info.num_classes
