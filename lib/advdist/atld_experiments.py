@@ -34,7 +34,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from advdist import config, data, evaluate, experiments, methods, report, store
+from advdist import config, data, evaluate, experiments, methods, report, scales, store
 from advdist.analysis import discriminator as disc_analysis
 from advdist.attacks import settings as attack_settings
 from advdist.defenses import build_imt
@@ -456,7 +456,7 @@ def separability_table(key: str = "atld-table1", *, scale: str, variants=DISC_VA
 
 
 #: training images whose clean and attacked latents fit the probes of :func:`latent_separability`, per scale
-SEPARABILITY_FIT = {"smoke": 300, "mini": 2000, "paper": 10000}
+SEPARABILITY_FIT = scales.SEPARABILITY_FIT
 
 
 def separability_sentences(sep: pd.DataFrame, attack: str = "PGD-20") -> list[str]:

@@ -1,10 +1,13 @@
 """Typed training configs, the three scales, validation and a stable config hash.
 
-One place maps every paper setting to the concrete values each scale uses:
+Every paper setting maps to the concrete values each scale uses:
 
 - ``paper`` — the papers' exact settings (ADT App. C.3; ATLD Sec. 5; ATENT Sec. 4 and App. A.1).
 - ``mini``  — a real reproduction on 2 CPU cores: Fashion-MNIST, the ``mini-cnn``, few epochs.
 - ``smoke`` — seconds: scikit-learn digits and a small MLP; used by the tests and nbval in CI.
+
+The paper settings are here (:data:`SETTINGS`); what each scale changes (ε, epochs, subsets, method options, sizes)
+is in :mod:`advdist.scales`, defined once for the whole package.
 
 A number computed at ``mini`` or ``smoke`` runs on a substitute dataset; ``TrainConfig.dataset``
 always says which, and tables print it (see ``advdist.report``).
@@ -19,8 +22,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-SCALES = ("smoke", "mini", "paper")
-NORMS = ("linf", "l2")
+from advdist import scales
+from advdist.threat import Norm, ThreatModel
+
+SCALES = scales.SCALES
+NORMS = tuple(n.value for n in Norm)
 EARLY_STOPS = (None, "pgd-10")
 
 # ----------------------------------------------------------------------------------------------
@@ -97,94 +103,12 @@ SETTINGS: dict[str, dict[str, Any]] = {
                                  batch_size=256),
 }
 
-# ----------------------------------------------------------------------------------------------
-# Scale overrides: applied on top of a setting. "*" applies to every setting; a setting name
-# refines it (e.g. an l2 budget that makes sense on Fashion-MNIST).
-# ----------------------------------------------------------------------------------------------
-SCALE_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
-    "paper": {"*": {}},
-    "mini": {
-        "*": dict(dataset="fashion_mnist", model="mini-cnn", eps=0.1, norm="linf", epochs=4,
-                  milestones=(3,), lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=128,
-                  n_train=None, n_test=None),
-        # ADT Table 1 trains 9 models (ADT_EXP alone costs ~36 forward-backward passes per image) on a 12k-image
-        # stratified subset. Schedule (issue 14): 12 epochs (1128 SGD steps), lr 0.05 dropped x0.1 for the last
-        # epoch only, as the paper's drop at epoch 75 of 76; 4 epochs with the drop at 50 % (376 steps) stopped
-        # short. Measured learning curves at constant lr (PGD-20 on 500 test images after each epoch): AT_PGD
-        # 60.4 % (epoch 1), 67.4 (7), 69.6 (10), 69.8 (12), 70-73 over epochs 13-24; ADT_EXP 59.2 (1), 67.6 (7),
-        # 69.2 (10), 70.8 (12), 70-72 over epochs 13-16 — both within ~2 pp (the noise at n = 500) of their later
-        # level by epoch 12; with the drop AT_PGD ends at 71.2 %. Cost: ~80 s per epoch for all 9 models on 2 idle
-        # AVX512-BF16 cores (ADT Fig. 7's per-epoch times) → ~16 min of training + ~3.3 min of attacks.
-        **{s: dict(n_train=12000, epochs=12, milestones=(12,))
-           for s in ("adt-cifar10", "adt-cifar100", "adt-trades-cifar10")},
-        # SVHN's ε is half of CIFAR's in the paper (4/255 vs 8/255): half of mini's 0.1 here
-        "adt-svhn": dict(n_train=12000, epochs=12, milestones=(12,), eps=0.05),
-        # Madry's schedule decays at 50 % and 75 % of training; Rice's at 50 % and 75 % with early stopping
-        "madry-cifar10": dict(n_train=12000, epochs=12, milestones=(6, 9)),
-        "rice-cifar10": dict(n_train=12000, epochs=6, milestones=(3, 5), weight_decay=5e-4, early_stop="pgd-10"),
-        # ATENT Tables 1-2 at mini run on real MNIST at the paper's budgets (l2 eps 2, linf eps 0.3) with the paper's
-        # attacks. The paper's nets (LeNet5-Madry, TRADES SmallCNN) cost 10-13x / 8-10x a mini-cnn training step on
-        # a CPU (measured on AVX-512 EPYC cores, issue 15): with them a table takes 1-2 h, not the 30 min of a mini
-        # item, so mini keeps the mini-cnn (the notebooks' `model` parameter runs the paper's nets; only then is the
-        # setting the paper's and a delta to the paper shown).
-        "atent-mnist-l2": dict(dataset="mnist", eps=2.0, norm="l2", n_train=10000, epochs=5, milestones=(4,)),
-        "atent-cifar10-l2": dict(eps=1.0, norm="l2", n_train=10000, epochs=5, milestones=(4,)),
-        # Table 5: the paper's eps2 = 0.435 and sigma = 0.12 are pixel-space values; kept on Fashion-MNIST
-        "atent-cifar10-smooth": dict(eps=0.435, norm="l2", n_train=10000, epochs=5, milestones=(4,)),
-        # ATENT Table 2 trains 6 models, ATENT with K Langevin steps + K outer forwards per batch: a subset
-        "atent-mnist-linf": dict(dataset="mnist", eps=0.3, norm="linf", n_train=10000, epochs=5, milestones=(4,)),
-        "atent-cifar10-linf": dict(n_train=10000, epochs=5, milestones=(4,)),
-        "atent-tsne58": dict(dataset="tsne58_fashion_mnist", model="atent-toy", epochs=30, milestones=(25,), lr=0.01,
-                             weight_decay=0.0, batch_size=32),
-        # ATLD Tables 1-6 at mini: the ADT Table 1 budget (20k-image subset, 5 epochs), so the shared baselines
-        # (standard, at_pgd, feature_scattering) resolve to the same configs and runs as ADT's
-        **{s: dict(n_train=20000, epochs=5, milestones=(4,)) for s in ("atld-cifar10", "atld-cifar100", "atld-svhn")},
-        # ATLD toy figures: the setting itself (the "*" Fashion-MNIST values do not apply to 2-D data)
-        "atld-toy": dict(dataset="moons", model="mlp", model_kwargs={"hidden": (64, 64)}, eps=0.08, epochs=150,
-                         milestones=(120,), lr=0.1, weight_decay=0.0, batch_size=64),
-    },
-    "smoke": {
-        "*": dict(dataset="digits", model="mlp", model_kwargs={"hidden": (64,)}, eps=0.1, norm="linf",
-                  epochs=3, milestones=(2,), lr=0.1, momentum=0.9, weight_decay=0.0, batch_size=64,
-                  n_train=None, n_test=None),
-        "atent-mnist-l2": dict(eps=1.0, norm="l2"),
-        "atent-cifar10-l2": dict(eps=1.0, norm="l2"),
-        "atent-cifar10-smooth": dict(eps=0.435, norm="l2"),
-        "atent-tsne58": dict(dataset="tsne58_digits", model="atent-toy", model_kwargs={}, epochs=10, milestones=(8,),
-                             lr=0.01, batch_size=32),
-        "adt-svhn": dict(eps=0.05),
-        "madry-cifar10": dict(epochs=4, milestones=(2, 3)),  # Madry's two decays (else = AT_PGD's smoke run)
-        "rice-cifar10": dict(epochs=4, milestones=(2, 3), early_stop="pgd-10"),
-        "atld-toy": dict(dataset="moons", model="mlp", model_kwargs={"hidden": (32, 32)}, eps=0.08, epochs=25,
-                         milestones=(20,), lr=0.1, weight_decay=0.0, batch_size=64, n_train=300, n_test=200),
-    },
-}
-
-#: per-scale method options (merged under any ``method_kwargs`` given explicitly). The amortised ADT
-#: generators (Table 7: 256–512 filters) are far too slow for CPU scales; smaller widths stand in.
-METHOD_KWARGS: dict[str, dict[str, dict[str, Any]]] = {
-    # Entropy-SGD: ATENT App. A.1's gamma = 1e-3 with the paper's outer gradient gamma*(w - mu) would not train in
-    # 50 epochs (step ~ 1e-3 x the code's); its Table 1-2 rows (99.2% benign) imply the code's w - mu.
-    "paper": {"entropy_sgd": {"outer": "code"}},
-    # ATENT at mini/smoke: fewer Langevin steps; linf keeps the paper's path length K*eta' = 4/3 eps; l2 takes
-    # steps of eps/4 (smoke 0.4 eps) so that the pull (gamma = 1/eps) settles the chain near distance eps in K steps.
-    "mini": {"entropy_sgd": {"outer": "code"}, "atent_linf": {"steps": 10, "step_ratio": 2 / 15},
-             "atent_l2": {"steps": 10, "step_ratio": 0.25},
-             # IMP-AM's z-encoder keeps Table 7's 256 units (its own option, z_width): ~2 % of the width-8
-             # generator's and q's multiply-adds at 28×28, so nothing to save by narrowing it (issue 14)
-             "adt_expam": {"width": 8, "lr_g": 1e-3}, "adt_impam": {"width": 8, "q_width": 16, "lr_g": 1e-3},
-             "l2l": {"width": 8, "lr_g": 1e-3},
-             # ATLD: the code's D lr 1e-3 is for 400 epochs, few-epoch scales use more; λ = 1 collapsed (atld.py)
-             "atld": {"lr_d": 0.01, "lam": 0.1}},
-    "smoke": {"entropy_sgd": {"outer": "code"}, "atent_linf": {"steps": 5, "step_ratio": 4 / 15},
-              "atent_l2": {"steps": 5, "step_ratio": 0.4},
-              "adt_expam": {"width": 8, "lr_g": 2e-3}, "adt_impam": {"width": 8, "q_width": 8, "lr_g": 2e-3},
-              "l2l": {"width": 8, "lr_g": 2e-3},
-              "atld": {"lr_d": 0.05, "lam": 0.1}},
-}
-
+# Per-scale budgets (training overrides, per-scale method options, evaluation sizes) are defined in
+# ``advdist.scales``; these names are aliases of the same objects.
+SCALE_OVERRIDES = scales.SCALE_OVERRIDES
+METHOD_KWARGS = scales.METHOD_KWARGS
 #: test examples attacked per scale in robustness tables (stratified subset); None = the whole test set
-EVAL_N: dict[str, int | None] = {"smoke": 100, "mini": 1000, "paper": None}
+EVAL_N = scales.EVAL_N
 
 # Default setting when only a dataset is named (CLI ``--dataset``).
 _DEFAULT_SETTING_FOR_DATASET = {
@@ -220,7 +144,7 @@ class TrainConfig:
     n_test: int | None = None
     augment: str = "auto"          # "auto": the dataset's paper augmentation; or "none" / "crop4-flip"
     eps: float = 0.1               # threat model of adversarial training methods
-    norm: str = "linf"
+    norm: str = "linf"             # any spelling advdist.threat.Norm.parse accepts; stored as "linf" / "l2"
     method_kwargs: dict = field(default_factory=dict)
     model_kwargs: dict = field(default_factory=dict)
     seed: int = 0
@@ -235,7 +159,16 @@ class TrainConfig:
     _HASHED_IF_SET = {"early_stop": None}
 
     def __post_init__(self) -> None:
+        try:  # one spelling per norm ("Linf", "l_inf", Norm.LINF -> "linf"), so equal configs hash equally
+            object.__setattr__(self, "norm", Norm.parse(self.norm).value)
+        except ValueError:
+            pass  # validate() names the bad value
         validate(self)
+
+    @property
+    def threat(self) -> ThreatModel:
+        """The threat model of adversarial training: ε-ball of ``norm`` intersected with [0, 1]."""
+        return ThreatModel(self.eps, self.norm)
 
     # -- serialisation ---------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -314,7 +247,7 @@ def validate(cfg: TrainConfig) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise ConfigError(f"{key} must be a finite number >= 0, got {v!r}")
-    if cfg.norm == "linf" and cfg.eps > 1:
+    if Norm.parse(cfg.norm) is Norm.LINF and cfg.eps > 1:
         raise ConfigError(f"eps={cfg.eps} exceeds the [0, 1] pixel range for linf; did you mean {cfg.eps}/255?")
     if any(m < 1 for m in cfg.milestones) or list(cfg.milestones) != sorted(cfg.milestones):
         raise ConfigError(f"milestones must be increasing epochs >= 1, got {cfg.milestones!r}")

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advdist import config, data, evaluate, experiments, methods, report, store
+from advdist import config, data, evaluate, experiments, methods, report, scales, store
 from advdist.attacks import settings as attack_settings
 from advdist.attacks.core import check_eps, check_positive, frozen
 from advdist.attacks.settings import AttackSpec
@@ -68,32 +68,18 @@ FIG6_ROWS = ("at_pgd", "adt_exp")
 #: EXP attack (ADT Sec. 5.3 T = 20, k = 10; App. D.3 lr 0.3, betas (0, 0); λ = 0.01 on the per-coordinate mean
 #: entropy with cumulative gradients, as ADT_EXP's training and the authors' code); ``batch_size`` examples are
 #: fitted together, ``sample_batch`` rows per forward pass (speed/memory only)
-_EXP_OBJECTIVE = dict(lr=0.3, betas=(0.0, 0.0), lam=0.01, entropy="mean", cumulative_grad=True)
-EXP: dict[str, dict[str, Any]] = {
-    "paper": dict(steps=20, k=10, n_samples=100, **_EXP_OBJECTIVE, batch_size=250, sample_batch=1000),
-    "mini": dict(steps=20, k=10, n_samples=100, **_EXP_OBJECTIVE, batch_size=250, sample_batch=2500),
-    "smoke": dict(steps=3, k=2, n_samples=5, **_EXP_OBJECTIVE, batch_size=None, sample_batch=None),
-}
+_EXP_OBJECTIVE = scales.EXP_OBJECTIVE
+EXP: dict[str, dict[str, Any]] = scales.EXP_ATTACK
 #: the options that turn EXP into Eq. (11) as printed (column :data:`EXP_LITERAL`): ADT_EXP's literal reading
 EXP_LITERAL_OPTIONS = {"entropy": "sum", "cumulative_grad": False}
 #: EXP-AM / IMP-AM attacks: epochs over the attacked examples, batch size (authors: 64), samples per example, and
 #: per-method generator options on top of the scale's training options and the authors' attack objective
-GENERATOR: dict[str, dict[str, Any]] = {
-    "paper": dict(epochs=400, batch_size=64, n_samples=100, method_kwargs={}),
-    "mini": dict(epochs=15, batch_size=64, n_samples=100,
-                 method_kwargs={"adt_expam": {"width": 8, "lr_g": 1e-2},
-                                "adt_impam": {"width": 8, "q_width": 8, "lr_g": 1e-2, "lr_q": 1e-2}}),
-    "smoke": dict(epochs=2, batch_size=64, n_samples=5, method_kwargs={}),
-}
+GENERATOR: dict[str, dict[str, Any]] = scales.GENERATOR_ATTACK
 #: ADT Fig. 6: EXP iterations 0..steps, k MC samples, lr 0.3, betas (0, 0) (App. D.3), the EXP column's entropy
 #: weight; n_eval test images [paper: assumption, not stated]
-CONVERGENCE: dict[str, dict[str, Any]] = {
-    "paper": dict(steps=100, k=10, **_EXP_OBJECTIVE, n_eval=1000, batch_size=250, sample_batch=1000),
-    "mini": dict(steps=100, k=10, **_EXP_OBJECTIVE, n_eval=500, batch_size=500, sample_batch=2500),
-    "smoke": dict(steps=10, k=2, **_EXP_OBJECTIVE, n_eval=50, batch_size=None, sample_batch=None),
-}
+CONVERGENCE: dict[str, dict[str, Any]] = scales.EXP_CONVERGENCE
 #: test examples attacked in Table 4 per scale (stratified subset; None = the whole test set)
-TABLE4_N: dict[str, int | None] = {"smoke": 100, "mini": 500, "paper": None}
+TABLE4_N: dict[str, int | None] = scales.TABLE4_N
 
 
 def attack_objective(method: str) -> dict[str, Any]:

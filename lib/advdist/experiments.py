@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 import torch
 
-from advdist import config, data, evaluate, methods, paths, report, store
+from advdist import config, data, evaluate, methods, paths, report, scales, store
 from advdist.methods.adt_exp import ADT_EXP_LITERAL
 from advdist.methods.adt_expam import ADT_EXPAM_LITERAL
 from advdist.methods.adt_impam import ADT_IMPAM_LITERAL
@@ -113,7 +113,7 @@ TABLES: dict[str, RobustnessTable] = {
         attacks=_ADT_WHITEBOX, paper_csv="adt_table1", optional=_ADT_LITERAL,
         # 9 models x 6 attacks (FeaAttack alone ~1000 forward-backward passes per image): 500 images keep the
         # mini table within its 15 min budget on 2 cores
-        n_eval={"mini": 500}),
+        n_eval=scales.TABLE_N_EVAL["adt-table1"]),
     "adt-table2-cifar100": RobustnessTable(
         key="adt-table2-cifar100", title="ADT Table 2(a) / Table 9: white-box robustness (CIFAR-100, ε = 8/255)",
         paper="adt", setting="adt-cifar100", methods=_ADT_MODELS, attacks=_ADT_WHITEBOX,
@@ -126,7 +126,7 @@ TABLES: dict[str, RobustnessTable] = {
         key="adt-table3", title="ADT Table 3: query-based black-box robustness under SPSA (CIFAR-10, ε = 8/255)",
         paper="adt", setting="adt-cifar10", methods=_ADT_MODELS,
         attacks=("SPSA-256", "SPSA-512", "SPSA-1024", "SPSA-2048"), paper_csv="adt_table3",
-        n_eval={"smoke": 50, "mini": 200}),
+        n_eval=scales.TABLE_N_EVAL["adt-table3"]),
     "adt-table5": RobustnessTable(
         key="adt-table5", title="ADT Table 5 / Table 10: ADT with the TRADES loss (CIFAR-10, WRN-34-10, ε = 8/255)",
         paper="adt", setting="adt-trades-cifar10", methods=_trades_rows(1.0) + _trades_rows(6.0),
@@ -171,7 +171,7 @@ TABLES: dict[str, RobustnessTable] = {
             "atld_table6"))},
     **{key: RobustnessTable(
         key=key, title=title, paper="atld", setting=setting, methods=("feature_scattering", "atld"),
-        attacks=("CW-100", "AA", "RayS"), paper_csv=csv, n_eval={"smoke": 4, "mini": 200})
+        attacks=("CW-100", "AA", "RayS"), paper_csv=csv, n_eval=scales.TABLE_N_EVAL[key])
        for key, title, setting, csv in (
            ("atld-table4", "ATLD Table 4: AutoAttack and RayS (paper: CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table4"),
            ("atld-table5", "ATLD Table 5: AutoAttack and RayS (paper: CIFAR-100, ε = 8/255)", "atld-cifar100", "atld_table5"))},
@@ -181,7 +181,7 @@ TABLES: dict[str, RobustnessTable] = {
         setting="atent-mnist-l2",
         methods=("standard", "entropy_sgd", "at_pgd", Row("trades", "trades", method_kwargs={"beta": 1.0},
                                                           note="TRADES' MNIST β = 1"), "mma", "atent_l2"),
-        attacks=("L2-PGD-40", "CW-L2"), paper_csv="atent_table1", n_eval={"mini": 500}, eps_from_config=True),
+        attacks=("L2-PGD-40", "CW-L2"), paper_csv="atent_table1", n_eval=scales.TABLE_N_EVAL["atent-table1"]),
     "atent-table2": RobustnessTable(
         key="atent-table2", title="ATENT Table 2: ℓ∞ robustness (MNIST, SmallCNN, ε = 0.3)", paper="atent",
         setting="atent-mnist-linf",

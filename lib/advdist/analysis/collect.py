@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from advdist import scales
 from advdist.analysis.diversity import pairwise_l2
 from advdist.analysis.hessian import top_eigenvalues
 from advdist.analysis.landscape import LossSurface, loss_surface
@@ -59,11 +60,7 @@ FIG1_VARIANTS: dict[str, dict] = {
 
 #: per-scale sizes of the analyses. Paper: Fig. 1 text (100 images; N unstated, 100 assumed), Sec. 5.3 (1000
 #: images for the eigenvalues; the script's 200 × 200 grid, here 201 so that the clean input lies on it).
-SIZES: dict[str, dict[str, int]] = {
-    "smoke": dict(fig1_images=10, fig1_samples=20, fig2_surface_images=2, fig2_grid=21, fig2_eig_images=20),
-    "mini": dict(fig1_images=100, fig1_samples=100, fig2_surface_images=8, fig2_grid=41, fig2_eig_images=500),
-    "paper": dict(fig1_images=100, fig1_samples=100, fig2_surface_images=1, fig2_grid=201, fig2_eig_images=1000),
-}
+SIZES: dict[str, dict[str, int]] = scales.ANALYSIS_SIZES
 
 
 def sizes(scale: str, **overrides: int) -> dict[str, int]:

@@ -21,6 +21,8 @@ from scipy.stats import beta as beta_dist
 from scipy.stats import norm as normal_dist
 from torch import nn
 
+from advdist import scales
+
 ABSTAIN = -1
 
 
@@ -94,7 +96,7 @@ def certify(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *,
 #: certification budget per scale: (n0, n, examples certified); paper = Cohen et al.'s protocol (500 CIFAR images).
 #: mini certifies 100 images: at n = 100 000 draws each, 500 would take about 5× as long (the notebook prints the
 #: measured seconds per image, so the cost of the full protocol on the machine at hand is a number, not a guess).
-CERTIFY_BUDGET = {"smoke": (32, 400, 40), "mini": (100, 100_000, 100), "paper": (100, 100_000, 500)}
+CERTIFY_BUDGET = scales.CERTIFY_BUDGET
 #: the ℓ2 radii of ATENT Table 5: 0 (clean accuracy of the smoothed classifier) and 0.435 (= ℓ∞ 2/255 on CIFAR-10)
 RADII = (0.0, 0.435)
 #: the config setting of ATENT Table 5's trained rows (ResNet-20, CIFAR-10, ℓ2 ε₂ = 0.435; config.SETTINGS)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advdist import config, data, store
+from advdist import config, data, scales, store
 from advdist.attacks import pgd
 from advdist.attacks.core import frozen, input_grad, random_start
 from advdist.methods.atld import ATLD, lmae, manifold_perturbation_loss
@@ -207,7 +207,7 @@ def plot_points(ax, x: torch.Tensor, y: torch.Tensor, *, s: float = 6, alpha: fl
 
 
 #: rounds of :func:`fit_discriminator` per scale (Fig. 1 and Fig. 7 fit a discriminator to the clean model)
-FIT_ITERS = {"smoke": 60, "mini": 300, "paper": 1000}
+FIT_ITERS = scales.TOY2D_FIT_ITERS
 
 
 @torch.no_grad()

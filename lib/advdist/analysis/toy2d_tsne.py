@@ -25,12 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from advdist import data, paths
+from advdist import data, paths, scales
 
 #: Fig. 1 rows: (label, method, method options in t-SNE units converted by ``fig1_models``)
 FIG1_ROWS = (("standard", "standard"), ("at_pgd", "at_pgd"), ("trades", "trades"), ("atent_linf", "atent_linf"))
 #: inner steps of PGD-AT, TRADES and ATENT per scale (the recipe's 40; fewer for CI)
-FIG1_STEPS = {"smoke": 10, "mini": 40, "paper": 40}
+FIG1_STEPS = scales.TSNE_FIG1_STEPS
 PANEL_TITLES = {"standard": "SGD", "at_pgd": "PGD-AT", "trades": "TRADES", "atent_linf": "ATENT"}
 
 

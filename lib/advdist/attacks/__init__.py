@@ -3,10 +3,13 @@
 White-box gradient attacks (``gradient``): :func:`fgsm`, :func:`pgd`, :func:`mim`, :func:`cw_linf`;
 feature attack (``feature``): :func:`feature_attack`; transfer (``transfer``): :func:`transfer`,
 :func:`transfer_accuracy`; black-box and minimum-norm attacks (``spsa``, ``deepfool``, ``cw_l2``, ``rays``,
-``autoattack``); the papers' named settings: ``settings.get("PGD-20", paper="adt")``.
+``autoattack``); the papers' named settings: ``settings.get("PGD-20", paper="adt")``. Threat models (norm, ε-ball,
+projection, steepest-ascent step): :class:`ThreatModel`, :class:`Norm` (``advdist.threat``).
 """
 
 from __future__ import annotations
+
+from advdist.threat import Norm, ThreatModel
 
 from .core import check_eps, chunked, frozen, input_grad, normalize_step, predict, project, random_start
 from .feature import cosine_distance, draw_targets, feature_attack
@@ -26,6 +29,6 @@ __all__ = [
     "check_eps", "chunked", "frozen", "input_grad", "normalize_step", "predict", "project", "random_start",
     "settings", "AttackSpec",
     "spsa", "spsa_gradient", "deepfool", "deepfool_boundary_distance", "cw_l2", "rays", "rays_boundary_distance",
-    "RaysDistance", "autoattack",
+    "RaysDistance", "autoattack", "Norm", "ThreatModel",
 ]
 

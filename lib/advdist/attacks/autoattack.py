@@ -17,15 +17,17 @@ then clears ``sys.settrace``; an existing trace function (debugger, coverage) is
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 
 import torch
 from torch import nn
 
+from advdist.threat import Norm
+
 from .core import check_eps, frozen
 
-_NORMS = {"linf": "Linf", "l2": "L2", "l1": "L1"}
+#: the reference package's names of our norms (it also has L1, which our threat models do not)
+_AA_NAMES = {Norm.LINF: "Linf", Norm.L2: "L2"}
 _VERSIONS = ("standard", "plus", "rand")
 INSTALL_HINT = "autoattack needs the reference package pyautoattack==0.2.0: pip install -e '.[autoattack]'"
 
@@ -58,18 +60,16 @@ def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float
     ``n_iter`` (APGD, FAB iterations), ``n_queries`` (Square) and ``n_target_classes`` (APGD-T, FAB-T) override the
     version's budgets — cheaper than the protocol, so only for tests (the ``smoke`` scale); None keeps them.
     """
-    key = str(norm).lower()
-    if key not in _NORMS:
-        raise ValueError(f"unknown norm {norm!r}; valid: Linf, L2, L1")
-    if key in ("linf", "l2"):
-        eps = check_eps(eps, key)
+    if isinstance(norm, str) and norm.strip().lower() == "l1":  # the reference package's ℓ1 (no Norm member)
+        aa_norm = "L1"
+        eps = check_eps(eps, Norm.L2)  # the checks of any norm without a pixel-range bound: finite, >= 0
     else:
         try:
-            eps = float(eps)
-        except (TypeError, ValueError):
-            raise ValueError(f"eps must be a number, got {eps!r}") from None
-        if not (math.isfinite(eps) and eps >= 0):
-            raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+            parsed = Norm.parse(norm)
+        except ValueError:
+            raise ValueError(f"unknown norm {norm!r}; valid: Linf, L2, L1") from None
+        aa_norm = _AA_NAMES[parsed]
+        eps = check_eps(eps, parsed)
     if version not in _VERSIONS:
         raise ValueError(f"unknown version {version!r}; valid: {', '.join(_VERSIONS)}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -79,7 +79,7 @@ def autoattack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float
     # all CUDA devices: the reference code seeds the CUDA RNG too (lazily, if CUDA is not initialised yet)
     devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with frozen(model), torch.random.fork_rng(devices=devices), _keep_trace():
-        adversary = AutoAttack(model, norm=_NORMS[key], eps=float(eps), version=version, seed=seed,
+        adversary = AutoAttack(model, norm=aa_norm, eps=float(eps), version=version, seed=seed,
                                device=x.device)
         for name, value, parts in (("n_iter", n_iter, ("apgd", "apgd_targeted", "fab")),
                                    ("n_queries", n_queries, ("square",)),

@@ -14,22 +14,13 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-NORMS = ("linf", "l2")
+from advdist import threat as _threat
+from advdist.threat import Norm
 
-
-def check_eps(eps: float, norm: str = "linf") -> float:
-    """Validate an ε budget and a norm name; one-line ``ValueError`` on bad input."""
-    if norm not in NORMS:
-        raise ValueError(f"unknown norm {norm!r}; valid: {', '.join(NORMS)}")
-    try:
-        eps = float(eps)
-    except (TypeError, ValueError):
-        raise ValueError(f"eps must be a number, got {eps!r}") from None
-    if not eps >= 0 or eps != eps or eps == float("inf"):
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
-    if norm == "linf" and eps > 1:
-        raise ValueError(f"linf eps={eps} exceeds the [0, 1] pixel range; did you mean {eps}/255?")
-    return eps
+#: norm names (``advdist.threat``: norms are parsed case-insensitively, e.g. "Linf", "l_inf", "L2")
+NORMS = _threat.NORMS
+#: validate an ε budget and a norm name; one-line ``ValueError`` on bad input (``advdist.threat.check_eps``)
+check_eps = _threat.check_eps
 
 
 @contextlib.contextmanager
@@ -84,42 +75,21 @@ def input_grad(loss: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return g
 
 
-def _flat_norm(v: torch.Tensor) -> torch.Tensor:
-    """Per-example ℓ2 norm, shaped for broadcasting against ``v``."""
-    n = v.flatten(1).norm(dim=1)
-    return n.view(-1, *([1] * (v.dim() - 1)))
+def project(x_adv: torch.Tensor, x: torch.Tensor, eps: float, norm: str | Norm = "linf") -> torch.Tensor:
+    """Project ``x_adv`` onto the ε-ball around ``x`` intersected with [0, 1] (``ThreatModel.project`` without the
+    validation of ε, for inner loops)."""
+    return (x + Norm.parse(norm).clip(x_adv - x, eps)).clamp(0.0, 1.0)
 
 
-def project(x_adv: torch.Tensor, x: torch.Tensor, eps: float, norm: str = "linf") -> torch.Tensor:
-    """Project ``x_adv`` onto the ε-ball around ``x`` intersected with [0, 1]."""
-    delta = x_adv - x
-    if norm == "linf":
-        delta = delta.clamp(-eps, eps)
-    elif norm == "l2":
-        delta = delta * torch.clamp(eps / (_flat_norm(delta) + 1e-12), max=1.0)
-    else:
-        raise ValueError(f"unknown norm {norm!r}; valid: {', '.join(NORMS)}")
-    return (x + delta).clamp(0.0, 1.0)
+def normalize_step(g: torch.Tensor, norm: str | Norm = "linf") -> torch.Tensor:
+    """Steepest-ascent direction of unit norm: sign(g) for ℓ∞, g/‖g‖₂ for ℓ2 (:meth:`advdist.threat.Norm.direction`)."""
+    return Norm.parse(norm).direction(g)
 
 
-def normalize_step(g: torch.Tensor, norm: str = "linf") -> torch.Tensor:
-    """Steepest-ascent direction of unit norm: sign(g) for ℓ∞, g/‖g‖₂ for ℓ2."""
-    if norm == "linf":
-        return g.sign()
-    return g / (_flat_norm(g) + 1e-12)
-
-
-def random_start(x: torch.Tensor, eps: float, norm: str = "linf",
+def random_start(x: torch.Tensor, eps: float, norm: str | Norm = "linf",
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Uniform point in the ε-ball (ℓ∞: uniform per coordinate; ℓ2: uniform in the ball), clipped to [0, 1]."""
-    if norm == "linf":
-        u = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        return (x + (2 * u - 1) * eps).clamp(0.0, 1.0)
-    d = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    d = d / (_flat_norm(d) + 1e-12)
-    r = torch.rand((x.shape[0],) + (1,) * (x.dim() - 1), generator=generator,
-                   device=x.device, dtype=x.dtype) ** (1.0 / x[0].numel())
-    return (x + d * r * eps).clamp(0.0, 1.0)
+    return (x + Norm.parse(norm).random_delta(x, eps, generator)).clamp(0.0, 1.0)
 
 
 def chunked(fn: Callable[..., torch.Tensor], *tensors: torch.Tensor, batch_size: int | None) -> torch.Tensor:

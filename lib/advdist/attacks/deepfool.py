@@ -27,7 +27,9 @@ import math
 import torch
 from torch import nn
 
-from .core import NORMS, check_eps, chunked, frozen, project
+from advdist.threat import Norm
+
+from .core import check_eps, chunked, frozen, project
 
 
 def _candidate_grads(model: nn.Module, x: torch.Tensor, classes: torch.Tensor):
@@ -49,8 +51,9 @@ def _candidate_grads(model: nn.Module, x: torch.Tensor, classes: torch.Tensor):
     return logits.detach(), diff.detach(), grads.transpose(0, 1).detach()
 
 
-def _deepfool_batch(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, norm: str, steps: int,
+def _deepfool_batch(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, norm: str | Norm, steps: int,
                     overshoot: float, candidates: int | None) -> torch.Tensor:
+    norm = Norm.parse(norm)
     with torch.no_grad():
         logits = model(x0)
     n_cls = logits.shape[1]
@@ -71,12 +74,12 @@ def _deepfool_batch(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, norm: s
         if rows.numel() == 0:
             break
         wf = w.flatten(2)
-        dual = wf.norm(dim=2) if norm == "l2" else wf.abs().sum(dim=2)      # (b, K-1)
+        dual = wf.norm(dim=2) if norm is Norm.L2 else wf.abs().sum(dim=2)   # (b, K-1): the dual norm
         dist = f.abs() / (dual + 1e-8)
         best = dist.argmin(dim=1)
         ar = torch.arange(rows.numel(), device=x.device)
         dist, wb = dist[ar, best] + 1e-4, w[ar, best]
-        if norm == "l2":
+        if norm is Norm.L2:
             step = (dist / (wb.flatten(1).norm(dim=1) + 1e-8)).view(shape) * wb
         else:
             step = dist.view(shape) * wb.sign()
@@ -85,15 +88,15 @@ def _deepfool_batch(model: nn.Module, x0: torch.Tensor, y: torch.Tensor, norm: s
     return x
 
 
-def _check(norm: str, steps: int, overshoot: float, candidates: int | None) -> None:
-    if norm not in NORMS:
-        raise ValueError(f"unknown norm {norm!r}; valid: {', '.join(NORMS)}")
+def _check(norm: str | Norm, steps: int, overshoot: float, candidates: int | None) -> Norm:
+    norm = Norm.parse(norm)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be an int >= 0, got {steps!r}")
     if not overshoot >= 0:
         raise ValueError(f"overshoot must be >= 0, got {overshoot!r}")
     if candidates is not None and (not isinstance(candidates, int) or candidates < 2):
         raise ValueError(f"candidates must be None or an int >= 2, got {candidates!r}")
+    return norm
 
 
 def deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str = "l2", steps: int = 50,
@@ -106,7 +109,7 @@ def deepfool(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str = 
     ε-ball of ``norm`` (foolbox semantics, as used for ATENT Table 3), so accuracy on the output is
     the accuracy under DeepFool at budget ε. ``candidates=None`` uses all classes.
     """
-    _check(norm, steps, overshoot, candidates)
+    norm = _check(norm, steps, overshoot, candidates)
     if eps is not None:
         eps = check_eps(eps, norm)
     x = x.detach()
@@ -129,8 +132,7 @@ def deepfool_boundary_distance(model: nn.Module, x: torch.Tensor, y: torch.Tenso
     x = x.detach()
     x_adv = deepfool(model, x, y, norm=norm, steps=steps, overshoot=overshoot, candidates=candidates,
                      batch_size=batch_size)
-    d = (x_adv - x).flatten(1)
-    dist = d.norm(dim=1) if norm == "l2" else d.abs().amax(dim=1)
+    dist = Norm.parse(norm).size(x_adv - x)
     with frozen(model), torch.no_grad():
         pred = chunked(lambda z: model(z).argmax(1), x_adv, batch_size=batch_size)
     return torch.where(pred == y, torch.full_like(dist, math.inf), dist)

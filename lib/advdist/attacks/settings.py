@@ -15,11 +15,12 @@ Sources (paper scale; "[code]" = the official code, where the paper is silent; "
   (Table 4; step 2.5·ε/10 as stated for its training attack [assumption for the test attack]); ℓ∞ C&W, DeepFool and
   C&W-ℓ2 ran through foolbox / ART with unstated settings (C&W-ℓ2 settings from the code's ``scripts/attacks.py``).
 
-Scales (DESIGN.md): ``paper`` = the numbers above; ``mini`` = Fashion-MNIST with ℓ∞ ε = 0.1 (ℓ2 ε = 1.0) and the
-papers' step counts — every ℓ∞ step size is ε/4 (ADT's rule; FeaAttack ε/8) so that 20 steps can reach the ball's
-boundary, ℓ2 steps ε/8 (ATENT's MNIST ratio 0.25/2); ``smoke`` = sklearn digits, same ε as mini, tiny step
-counts for CI. Nothing here is computed on the paper's dataset unless ``scale="paper"``, with one exception: ATENT
-Tables 1-2 run on real MNIST at mini, with the paper's MNIST rows unchanged.
+Scales (DESIGN.md; the numbers of mini and smoke are defined in ``advdist.scales``): ``paper`` = the numbers
+above; ``mini`` = Fashion-MNIST with ℓ∞ ε = 0.1 (ℓ2 ε = 1.0) and the papers' step counts — every ℓ∞ step size is
+ε/4 (ADT's rule; FeaAttack ε/8) so that 20 steps can reach the ball's boundary, ℓ2 steps ε/8 (ATENT's MNIST ratio
+0.25/2); ``smoke`` = sklearn digits, same ε as mini, tiny step counts for CI. Nothing here is computed on the
+paper's dataset unless ``scale="paper"``, with one exception: ATENT Tables 1-2 run on real MNIST at mini, with the
+paper's MNIST rows unchanged.
 
 Attacks implemented in other modules (SPSA, DeepFool, C&W-ℓ2, RayS, AutoAttack) are named by their function in
 ``advdist.attacks`` and looked up only when the setting is called, so this table imports without them.
@@ -33,12 +34,11 @@ from typing import Any, Callable
 
 import torch
 
+from advdist import scales
+from advdist.threat import Norm, ThreatModel
 
-class Rel(float):
-    """A value given as a fraction of ε (e.g. α = ε/4 → ``Rel(1/4)``); resolved when a setting is built."""
-
-    def __repr__(self) -> str:
-        return f"Rel({float(self)!r})"
+#: a value given as a fraction of ε (α = ε/4 → ``Rel(1/4)``), resolved when a setting is built (``scales.Rel``)
+Rel = scales.Rel
 
 
 # ---- the table ---------------------------------------------------------------------------------------------
@@ -94,32 +94,11 @@ _ATENT_CIFAR_ROWS: dict[str, tuple[str, dict, str]] = {
                  "noise 1e-3 and projection at the last step [code]"),
 }
 
-MINI_EPS, MINI_EPS_L2 = 0.1, 1.0
-# mini: Fashion-MNIST substitute; ℓ∞ steps ε/4, ℓ2 steps ε/8, ℓ2 ε = 1.0, papers' step counts
-_MINI: dict[str, dict[str, Any]] = {
-    **{f"PGD-{k}": {"alpha": Rel(1 / 4)} for k in (10, 20, 40, 100)},
-    **{f"CW-{k}": {"alpha": Rel(1 / 4)} for k in (20, 40, 100)},
-    "C&W": {"alpha": Rel(1 / 4)},
-    "L2-PGD-40": {"eps": MINI_EPS_L2, "alpha": Rel(1 / 8)},
-    "CW-L2": {"eps": MINI_EPS_L2},
-    # 20 targets instead of 200: the attack's cost grows with targets × steps for every robust image
-    "FeaAttack": {"n_targets": 20},
-    # ATENT Table 6 / 4 at mini: the Langevin attack with PGD-20's mini step, ℓ2 PGD-10 at the mini ℓ2 budget
-    "ATENT-20": {"alpha": Rel(1 / 4)}, "L2-PGD-10": {"eps": MINI_EPS_L2},
-    # SPSA: 1/16 of the paper's samples per gradient estimate (16–128 for 256–2048), same 100 iterations —
-    # the paper's 2048 × 100 queries per image would take hours per model on 2 cores; the trend is kept
-    **{f"SPSA-{n}": {"samples": n // 16} for n in (256, 512, 1024, 2048)},
-}
-# smoke: digits, tiny step counts (CI only; numbers mean nothing)
-_SMOKE: dict[str, dict[str, Any]] = {
-    "PGD-10": {"steps": 2}, "PGD-20": {"steps": 3}, "PGD-40": {"steps": 4}, "PGD-100": {"steps": 5},
-    "CW-20": {"steps": 3}, "CW-40": {"steps": 4}, "CW-100": {"steps": 5},
-    "MIM": {"steps": 3}, "C&W": {"steps": 3}, "FeaAttack": {"steps": 3, "n_targets": 4},
-    **{f"SPSA-{n}": {"samples": n // 64, "iterations": 3} for n in (256, 512, 1024, 2048)},
-    "DeepFool": {"steps": 3}, "CW-L2": {"binary_search_steps": 2, "steps": 10, "eps": MINI_EPS_L2},
-    "RayS": {"queries": 100}, "AA": {"n_iter": 5, "n_queries": 100, "n_target_classes": 2}, "L2-PGD-40": {"steps": 4, "restarts": 2, "eps": MINI_EPS_L2, "alpha": Rel(1 / 8)},
-    "ATENT-20": {"steps": 3},
-}
+# The CPU scales' budgets are defined in advdist.scales (mini: Fashion-MNIST, ℓ∞ steps ε/4, ℓ2 steps ε/8, the
+# papers' step counts; smoke: digits, tiny step counts on top of mini's); these names are aliases.
+MINI_EPS, MINI_EPS_L2 = scales.MINI_EPS, scales.MINI_EPS_L2
+_MINI = scales.ATTACK_MINI
+_SMOKE = scales.ATTACK_SMOKE
 
 
 def _scaled(rows: dict, overrides: dict) -> dict:
@@ -127,13 +106,14 @@ def _scaled(rows: dict, overrides: dict) -> dict:
 
 
 def _blocks(paper_blocks: list[tuple[dict[str, float], dict]], small_rows: dict) -> dict:
-    """{scale: [(datasets {name: ε}, rows)]} for one paper."""
-    mini = _scaled(small_rows, _MINI)
-    return {
-        "paper": paper_blocks,
-        "mini": [({"fashion_mnist": MINI_EPS}, mini)],
-        "smoke": [({"digits": MINI_EPS}, _scaled(mini, _SMOKE))],
-    }
+    """{scale: [(datasets {name: ε}, rows)]} for one paper: the paper's blocks, then ``small_rows`` with the
+    per-scale overrides of :mod:`advdist.scales` (mini on top of the paper rows, smoke on top of mini)."""
+    out = {"paper": paper_blocks}
+    rows = small_rows
+    for scale in ("mini", "smoke"):
+        rows = _scaled(rows, scales.ATTACK_OVERRIDES[scale])
+        out[scale] = [(dict(scales.ATTACK_DATASET_EPS[scale]), rows)]
+    return out
 
 
 SETTINGS: dict[str, dict[str, list[tuple[dict[str, float], dict]]]] = {
@@ -146,7 +126,7 @@ SETTINGS: dict[str, dict[str, list[tuple[dict[str, float], dict]]]] = {
                       "L2-PGD-10": _ATENT_CIFAR_ROWS["L2-PGD-10"]}),
 }
 # ATENT Tables 1-2 at mini run on real MNIST (config.SCALE_OVERRIDES) with the paper's MNIST attack rows
-SETTINGS["atent"]["mini"].append(({"mnist": 0.3}, dict(_ATENT_MNIST_ROWS)))
+SETTINGS["atent"]["mini"].append((dict(scales.ATTACK_MINI_MNIST_EPS), dict(_ATENT_MNIST_ROWS)))
 SCALES = ("paper", "mini", "smoke")
 PAPERS = tuple(SETTINGS)
 
@@ -170,8 +150,14 @@ class AttackSpec:
         return self.kwargs["eps"]
 
     @property
-    def norm(self) -> str:
-        return self.kwargs.get("norm", "linf")
+    def norm(self) -> Norm:
+        """The norm of the setting's ε (ℓ∞ unless its row names another); a ``str`` enum (``== "linf"``)."""
+        return Norm.parse(self.kwargs.get("norm", Norm.LINF))
+
+    @property
+    def threat(self) -> ThreatModel:
+        """The setting's threat model: its ε-ball intersected with [0, 1]."""
+        return ThreatModel(self.eps, self.norm)
 
     def resolve(self) -> Callable[..., torch.Tensor]:
         attacks = importlib.import_module("advdist.attacks")

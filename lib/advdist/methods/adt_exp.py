@@ -39,6 +39,7 @@ from advdist.attacks.core import check_positive
 from advdist.methods import register
 from advdist.methods.base import Method
 from advdist.samplers import INIT_SCALE_CODE, check_entropy, fit_explicit
+from advdist.threat import Norm
 
 #: ``method_kwargs`` of the paper's text read literally: Eq. (11) summed over the coordinates with λ in per-image
 #: units, plain Adam on each step's gradient (the Table 1 rows "literal Eq. 11")
@@ -57,7 +58,7 @@ class ADTExp(Method):
     def __init__(self, cfg, model) -> None:
         super().__init__(cfg, model)
         hp = self.hp
-        if cfg.norm != "linf":
+        if Norm.parse(cfg.norm) is not Norm.LINF:
             raise ValueError(f"{self.name} is defined for the linf threat model only (ADT Eq. 8), "
                              f"got norm {cfg.norm!r}")
         if not cfg.eps > 0:

@@ -70,6 +70,7 @@ from advdist.methods.base import Method
 from advdist.methods.trades import kl_div
 from advdist.models.generators import ExpAMGenerator
 from advdist.samplers import TanhGaussian, check_entropy
+from advdist.threat import Norm
 
 INPUT_GRADS = ("example", "batch_mean")
 OUTERS = ("ce", "trades")
@@ -112,7 +113,7 @@ def _betas(method: str, key: str, value) -> tuple[float, float]:
 
 def image_shape(method: str, cfg) -> tuple[int, int, int]:
     """(C, H, W) of the run's dataset; ADT's generators need images and the ℓ∞ threat model (Sec. 2.1)."""
-    if cfg.norm != "linf":
+    if Norm.parse(cfg.norm) is not Norm.LINF:
         raise ValueError(f"{method} is defined for the linf threat model only (ADT Sec. 2.1, δ = ε·tanh(·)); "
                          f"got norm={cfg.norm!r}")
     shape = tuple(data.info(cfg.dataset).input_shape)

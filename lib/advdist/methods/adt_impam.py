@@ -39,7 +39,7 @@ Options (``cfg.method_kwargs``), defaults first:
   (paper App. A.3: q's network gives mean and *standard deviation*, σ = softplus).
 - ``z_dim`` = 64; ``width`` = 256 (generator body, Table 7), ``z_width`` = 256 (z-encoder's hidden layer,
   Table 7; its own option — tying it to the body's CPU-scale width 8 squeezed z through 8 ReLUs, issue 14),
-  ``q_width`` = 32 (q, Table 8); smaller values for the CPU scales (``advdist.config.METHOD_KWARGS``);
+  ``q_width`` = 32 (q, Table 8); smaller values for the CPU scales (``advdist.scales.METHOD_KWARGS``);
   ``code_layout`` as in ADT_EXP-AM.
 - ``input_grad``, ``outer`` (``"ce"`` | ``"trades"``, ADT+TRADES of Sec. 5.4 with ``beta``) and ``lr_g``,
   ``betas_g`` as in :mod:`advdist.methods.adt_expam`; ``lr_q`` = 2e-4, ``betas_q`` = (0.9, 0.999).

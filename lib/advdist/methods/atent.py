@@ -26,15 +26,17 @@ from advdist.attacks.core import frozen
 from advdist.methods import register
 from advdist.methods.base import Method
 from advdist.samplers.langevin import ema_weights, langevin_chain
+from advdist.threat import Norm
 
 
 class _ATENT(Method):
-    norm = "linf"
+    norm = Norm.LINF
 
     def __init__(self, cfg, model):
         super().__init__(cfg, model)
-        if cfg.norm != self.norm:
-            raise ValueError(f"{self.name} needs cfg.norm={self.norm!r} (its ε is read as that norm), got {cfg.norm!r}")
+        if Norm.parse(cfg.norm) is not self.norm:
+            raise ValueError(f"{self.name} needs cfg.norm={self.norm.value!r} (its ε is read as that norm), "
+                             f"got {cfg.norm!r}")
 
     def samples(self, model, x, y):
         """The K Langevin samples of ATENT Alg. 1-2 lines 6-8 for this batch."""
@@ -59,8 +61,7 @@ class _ATENT(Method):
             clean = (model(x).argmax(1) == y).float().mean().item()
         with torch.no_grad():
             acc = (logits.argmax(1) == y).float().mean().item()
-            dist = (xs[-1] - x).flatten(1)
-            dist = (dist.abs().amax(1) if self.norm == "linf" else dist.norm(dim=1)).mean().item()
+            dist = self.norm.size(xs[-1] - x).mean().item()
         return loss, {"train_acc": clean, "train_adv_acc": acc, "train_dist": dist}
 
 
@@ -71,7 +72,7 @@ class ATENTLinf(_ATENT):
     ``init``, ``direction``, ``model_mode``, ``ema_terms``, ``unbounded`` (no [0, 1] clamp: the 2-D toy);
     ``gamma``/``pull`` unused for ℓ∞ (kept for a common signature)."""
 
-    norm = "linf"
+    norm = Norm.LINF
     defaults = {"steps": 40, "step_ratio": 1 / 30, "noise": 1e-3, "alpha": 0.9, "gamma": 0.0, "radius_ratio": 1.0,
                 "projection": "last", "init": "normal", "direction": "steepest", "pull": "paper",
                 "model_mode": "eval", "ema_terms": None, "unbounded": False}
@@ -88,7 +89,7 @@ class ATENTL2(_ATENT):
     0.02175/0.05 = 0.435 = ε on CIFAR-10); with Eq. 9's η'·γ it would put samples at distance 20. The code's
     recipe: ``gamma=0.05, pull="code"`` (plus ``init="sphere", projection="every"`` on MNIST)."""
 
-    norm = "l2"
+    norm = Norm.L2
     defaults = {"steps": 40, "step_ratio": 0.125, "noise": 1e-3, "alpha": 0.9, "gamma": None, "radius_ratio": 1.0,
                 "projection": "never", "init": "normal", "direction": "steepest", "pull": "paper",
                 "model_mode": "eval", "ema_terms": None, "unbounded": False}

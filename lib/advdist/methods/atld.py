@@ -29,7 +29,7 @@ Options (``cfg.method_kwargs``), paper defaults first; the official code's choic
   max ∂CE/∂x^adv ÷ max ∂MSE/∂x^adv (raw max over the batch, a constant), ``mse_div`` = 2 (CIFAR-10, SVHN) or 10
   (CIFAR-100); z_nat from the eval-mode classifier, without gradient).
 - ``lam`` = 1.0: weight of the adversarial invariance term (Eq. (7) has weight 1). The CPU scales use 0.1
-  (``config.METHOD_KWARGS``): with λ = 1 the game collapsed on Fashion-MNIST (test accuracy 0.68 → 0.26 in two mini
+  (``scales.METHOD_KWARGS``): with λ = 1 the game collapsed on Fashion-MNIST (test accuracy 0.68 → 0.26 in two mini
   epochs) and on the toy moons (constant classifier); λ = 0.1 trains. A non-saturating variant (−log D⁰(z_adv)
   only, λ = 1) collapsed as well (0.53 → 0.22).
 - ``random_start`` = False: the paper's LMAE steps from x (supplementary Eq. B.17); True = the code's
@@ -78,6 +78,7 @@ from advdist.methods import register
 from advdist.methods.base import Method
 from advdist.methods.feature_scattering import smooth_labels, soft_cross_entropy
 from advdist.models.discriminator import SIZES, LatentDiscriminator, build_discriminator
+from advdist.threat import Norm
 
 DISC_INPUTS = ("features", "logits")
 INVARIANCES = ("adversarial", "logit_mse")
@@ -220,7 +221,7 @@ class ATLD(Method):
             raise ValueError(f"atld option label_smoothing must be in [0, 1), got {hp['label_smoothing']!r}")
         if int(hp["d_steps"]) < 0:
             raise ValueError(f"atld option d_steps must be >= 0, got {hp['d_steps']!r}")
-        if cfg.norm != "linf":
+        if Norm.parse(cfg.norm) is not Norm.LINF:
             raise ValueError(f"atld is defined for the linf threat model (ATLD Sec. 5); got norm={cfg.norm!r}")
         info = data.info(cfg.dataset)
         self.num_classes = info.num_classes

@@ -46,7 +46,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advdist.attacks.core import check_eps, frozen, input_grad, normalize_step, project
+from advdist.attacks.core import check_eps, frozen, input_grad
+from advdist.threat import Norm, ThreatModel
 
 INITS = ("normal", "corner", "sphere", "none")
 PROJECTIONS = ("last", "every", "never")
@@ -59,10 +60,6 @@ def _choice(name: str, value: str, valid) -> None:
         raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
 
 
-def _flat(v: torch.Tensor) -> torch.Tensor:
-    return v.flatten(1).norm(dim=1).view(-1, *([1] * (v.dim() - 1)))
-
-
 def ema_weights(steps: int, alpha: float = 0.9) -> torch.Tensor:
     """Weights w_k of μ = Σ_k w_k·μ_k after ATENT Alg. 1-2 lines 5 and 10 (μ ← (1 − α)·μ + α·μ_k, μ₀ = 0).
 
@@ -72,27 +69,18 @@ def ema_weights(steps: int, alpha: float = 0.9) -> torch.Tensor:
     return (alpha * (1.0 - alpha) ** (int(steps) - k)).float()
 
 
-def _init(x: torch.Tensor, init: str, norm: str, radius: float) -> torch.Tensor:
+def _init(x: torch.Tensor, init: str, norm: str | Norm, radius: float) -> torch.Tensor:
     if init == "none" or radius == 0:
         return x.clone()
     z = torch.randn_like(x)
-    if norm == "linf":
+    if Norm.parse(norm) is Norm.LINF:
         delta = radius * z.sign() if init == "corner" else (radius / 3.0 * z).clamp(-radius, radius)
     else:
         if init == "sphere":
-            delta = z * torch.clamp(radius / (_flat(z) + 1e-12), max=1.0)
+            delta = Norm.L2.clip(z, radius)
         else:
             delta = radius * z / math.sqrt(x[0].numel())
     return x + delta
-
-
-def _project(x_adv, x, radius, norm, clamp):
-    """Onto the ``radius`` ball of ``norm`` around x (clip for ℓ∞, radial rescale for ℓ2), then into ``clamp``."""
-    if clamp == (0.0, 1.0):
-        return project(x_adv, x, radius, norm)
-    d = x_adv - x
-    d = d.clamp(-radius, radius) if norm == "linf" else d * torch.clamp(radius / (_flat(d) + 1e-12), max=1.0)
-    return x + d if clamp is None else (x + d).clamp(*clamp)
 
 
 def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: str = "linf", steps: int = 40,
@@ -111,15 +99,17 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
     used by the tests). See the module docstring for ``direction``, ``pull``, ``init``, ``projection``,
     ``clamp`` and ``model_mode``.
     """
-    _choice("norm", norm, ("linf", "l2"))
+    norm = Norm.parse(norm)
     _choice("init", init, INITS)
     _choice("direction", direction, DIRECTIONS)
     _choice("pull", pull, PULLS)
     _choice("model_mode", model_mode, ("eval", "train"))
-    projection = projection or ("last" if norm == "linf" else "never")
+    projection = projection or ("last" if norm is Norm.LINF else "never")
     _choice("projection", projection, PROJECTIONS)
-    if norm == "linf" and clamp == (0.0, 1.0):
+    if norm is Norm.LINF and clamp == (0.0, 1.0):
         check_eps(radius, norm)
+    # the ball of the projection onto the radius ball around x (clip for ℓ∞, radial rescale for ℓ2), then clamp
+    ball = ThreatModel(radius, norm, clamp) if projection != "never" else None
     steps = int(steps)
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -141,15 +131,15 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
                 xg = xp.detach().requires_grad_(True)
                 with torch.enable_grad():
                     g = input_grad(loss_fn(net(xg), y).sum(), xg)
-                drift = normalize_step(g, norm) if direction == "steepest" else g
+                drift = norm.direction(g) if direction == "steepest" else g
             else:
                 drift = torch.zeros_like(xp)
             step = step_size * drift
-            if norm == "l2" and gamma:
+            if norm is Norm.L2 and gamma:
                 step = step + (step_size * gamma if pull == "paper" else gamma) * (x - xp)
             xp = xp.detach() + step + sd * torch.randn_like(xp)
             if projection == "every" or (projection == "last" and k == steps - 1):
-                xp = _project(xp, x, radius, norm, lo_hi)
+                xp = ball.project(xp, x)
             elif lo_hi is not None:
                 xp = xp.clamp(*lo_hi)
             out.append(xp.detach())
