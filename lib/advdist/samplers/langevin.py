@@ -47,16 +47,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from advdist.attacks.core import check_eps, frozen, input_grad, normalize_step, project
+from advdist.attacks.settings import register_attack
+from advdist.validate import choice
 
 INITS = ("normal", "corner", "sphere", "none")
 PROJECTIONS = ("last", "every", "never")
 DIRECTIONS = ("steepest", "raw")
 PULLS = ("paper", "code")
-
-
-def _choice(name: str, value: str, valid) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
 
 
 def _flat(v: torch.Tensor) -> torch.Tensor:
@@ -111,13 +108,13 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
     used by the tests). See the module docstring for ``direction``, ``pull``, ``init``, ``projection``,
     ``clamp`` and ``model_mode``.
     """
-    _choice("norm", norm, ("linf", "l2"))
-    _choice("init", init, INITS)
-    _choice("direction", direction, DIRECTIONS)
-    _choice("pull", pull, PULLS)
-    _choice("model_mode", model_mode, ("eval", "train"))
+    choice("norm", norm, ("linf", "l2"))
+    choice("init", init, INITS)
+    choice("direction", direction, DIRECTIONS)
+    choice("pull", pull, PULLS)
+    choice("model_mode", model_mode, ("eval", "train"))
     projection = projection or ("last" if norm == "linf" else "never")
-    _choice("projection", projection, PROJECTIONS)
+    choice("projection", projection, PROJECTIONS)
     if norm == "linf" and clamp == (0.0, 1.0):
         check_eps(radius, norm)
     steps = int(steps)
@@ -131,8 +128,7 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
         xp = xp.clamp(*lo_hi)
     sd = math.sqrt(2.0 * step_size) * noise
     out = []
-    was_training = model.training
-    with frozen(model) as net:
+    with frozen(model) as net:  # eval mode (each module's mode restored afterwards), parameters frozen
         if model_mode == "train":  # BN on batch statistics; the plain module (a view is traced in eval mode)
             model.train()
             net = model
@@ -153,10 +149,10 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
             elif lo_hi is not None:
                 xp = xp.clamp(*lo_hi)
             out.append(xp.detach())
-    model.train(was_training)
     return out
 
 
+@register_attack  # the "ATENT-20" setting of advdist.attacks.settings
 def langevin_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float = 0.003,
                     steps: int = 20, norm: str = "linf", noise: float = 1e-3, gamma: float = 0.0,
                     projection: str = "last", init: str = "normal", direction: str = "steepest",
