@@ -46,7 +46,6 @@ __all__ = ["EVALUATION_ONLY", "TRAINING_CODE", "NonFiniteLoss", "Run", "Unreadab
            "atomic_torch_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "code_version",
            "failed_before", "file_lock", "get_or_train", "method_sources", "read_torch", "run_for", "run_key",
            "source_hash", "train_command", "warn", "write_config"]
-_short = error_line
 
 def run_key(cfg: TrainConfig, data_fingerprint: str) -> str:
     return cfg.hash({"code": code_version(cfg.method), "data": data_fingerprint})

@@ -13,7 +13,7 @@ batch, lr, ε); the run is marked ``"failed"`` and no model is stored (``advdist
 unreadable ``checkpoint.pt`` is moved aside to ``checkpoint.pt.corrupt`` and training starts from scratch.
 
 Launched by ``torchrun --nproc_per_node=N -m advdist.train ...`` the loop trains data-parallel
-(:mod:`advdist.distributed`): each global batch of ``cfg.batch_size`` is shuffled and augmented identically on
+(:mod:`advdist.ddp`): each global batch of ``cfg.batch_size`` is shuffled and augmented identically on
 every rank and split into N shards, gradients are averaged over ranks, the methods' own randomness is seeded
 per rank, and rank 0 alone logs and writes the run folder.
 """
