@@ -99,10 +99,10 @@ def test_tsne_two_class_set_for_fig1(tmp_path, monkeypatch):
 
 def test_tsne_sets_are_registered_datasets(tmp_path, monkeypatch):
     """ATENT Fig. 1's configs name the embedded data (tsne58_<source>), and data.load builds the same splits."""
-    from advdist import config, data
+    from advdist import config, data, paths
     from advdist.analysis import toy2d_tsne
 
-    monkeypatch.setattr(toy2d_tsne.paths, "DATA", tmp_path)
+    monkeypatch.setattr(paths, "DATA", tmp_path)
     splits = data.load("tsne58_digits")
     ts = toy2d_tsne.tsne_two_class("smoke")
     assert splits.fingerprint == ts.splits.fingerprint and splits.info.name == "tsne58_digits"

@@ -555,3 +555,14 @@ def test_cli_module_exit_code_unknown_name(tmp_path):
                        env={"ADVDIST_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60)  # fmt: skip
     assert r.returncode == 2 and "unknown dataset 'nope'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_embedding_sets_are_built_by_the_builder_registered_from_above(monkeypatch):
+    """``advdist.data.registry`` does not import the t-SNE module (tests/test_import_graph.py: no cycle), so
+    ``advdist.data.tsne`` registers its builder; ``load`` calls it for every ``embedding`` set."""
+    from advdist.data import tsne
+
+    assert registry._BUILDERS["embedding"] is tsne._registered_set
+    made = []
+    monkeypatch.setitem(registry._BUILDERS, "embedding", lambda name: made.append(name) or "splits")
+    assert data.load("tsne58_fashion_mnist", n_train=5) == "splits" and made == ["tsne58_fashion_mnist"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import advdist.attacks as attacks
+import advdist.attacks.gradient as gradient
 from advdist import evaluate
 from advdist.attacks.settings import AttackSpec
 from advdist.config import resolve
@@ -57,13 +57,13 @@ def test_a_rob_is_the_and_of_the_attack_columns(trained):
 def test_cascade_gives_the_same_a_rob_and_attacks_fewer_examples(trained, monkeypatch):
     model, _, x, y = trained
     seen = {"n": 0}
-    real = attacks.pgd
+    real = gradient.pgd
 
     def counting_pgd(model, x, y, **kw):
         seen["n"] += len(x)
         return real(model, x, y, **kw)
 
-    monkeypatch.setattr(attacks, "pgd", counting_pgd)
+    monkeypatch.setattr(gradient, "pgd", counting_pgd)  # where the settings look it up
     full = evaluate.robustness_matrix(model, (x, y), _specs(), progress=False)
     n_full, seen["n"] = seen["n"], 0
     casc = evaluate.robustness_matrix(model, (x, y), _specs(), cascade=True, progress=False)
@@ -79,8 +79,8 @@ def test_results_are_cached_beside_the_run_and_reused(trained, monkeypatch):
     first = evaluate.robustness_matrix(model, (x, y), _specs(), run=run, progress=False)
     files = sorted(p.name for p in run.results_dir.iterdir())
     assert len(files) == 3 and any(f.startswith("PGD-5-") for f in files)
-    monkeypatch.setattr(attacks, "pgd", lambda *a, **k: pytest.fail("attack re-run despite cache"))
-    monkeypatch.setattr(attacks, "fgsm", lambda *a, **k: pytest.fail("attack re-run despite cache"))
+    monkeypatch.setattr(gradient, "pgd", lambda *a, **k: pytest.fail("attack re-run despite cache"))
+    monkeypatch.setattr(gradient, "fgsm", lambda *a, **k: pytest.fail("attack re-run despite cache"))
     again = evaluate.robustness_matrix(model, (x, y), _specs(), run=run, progress=False)
     assert again.correct.equals(first.correct)
 
@@ -100,3 +100,16 @@ def test_model_mode_is_restored(trained):
     evaluate.robustness_matrix(model, (x[:10], y[:10]), _specs()[:1], progress=False)
     assert model.training
     model.eval()
+
+
+def test_setting_names_resolve_through_the_attack_modules_and_the_registry():
+    from advdist.attacks import settings
+    from advdist.samplers import langevin_attack
+
+    assert AttackSpec("P", "pgd").resolve() is gradient.pgd
+    spec = settings.get("ATENT-20", paper="atent", scale="smoke")  # a sampler used as an attack, defined above attacks
+    assert spec.fn == "advdist.samplers.langevin:langevin_attack" and spec.resolve() is langevin_attack
+    with pytest.raises(ValueError, match="needs advdist.nowhere:attack, which is not registered; import advdist.nowhere"):
+        AttackSpec("X", "advdist.nowhere:attack").resolve()
+    with pytest.raises(ValueError, match="needs advdist.attacks.no_such_attack, which is not available"):
+        AttackSpec("Y", "no_such_attack").resolve()

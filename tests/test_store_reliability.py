@@ -11,7 +11,7 @@ import math
 import pytest
 import torch
 
-from advdist import store, train as train_mod
+from advdist import store, train as train_mod, train_loop
 from advdist.config import resolve
 from advdist.store import UnreadableRunFile, get_or_train
 from advdist.train import NonFiniteLoss
@@ -37,7 +37,7 @@ def _truncate(path):
 
 
 def _no_training(monkeypatch):
-    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("trained"))
+    monkeypatch.setattr(train_loop, "train", lambda *a, **k: pytest.fail("trained"))  # what get_or_train calls
 
 
 def _one_line(text):
@@ -179,16 +179,16 @@ def test_truncated_checkpoint_mid_run_restarts_from_scratch(runs_dir, monkeypatc
     reference, _ = get_or_train(cfg, progress=False)
     ref = _state(reference)
     monkeypatch.setenv("ADVDIST_RUNS", str(runs_dir / "second"))
-    real_log = train_mod._write_log
+    real_log = train_loop._write_log
 
     def killed_after_epoch_1(*a, **k):
         real_log(*a, **k)
         raise KeyboardInterrupt("simulated kill")
 
-    monkeypatch.setattr(train_mod, "_write_log", killed_after_epoch_1)
+    monkeypatch.setattr(train_loop, "_write_log", killed_after_epoch_1)
     with pytest.raises(KeyboardInterrupt):
         get_or_train(cfg, progress=False)
-    monkeypatch.setattr(train_mod, "_write_log", real_log)
+    monkeypatch.setattr(train_loop, "_write_log", real_log)
     (run_path,) = (runs_dir / "second").iterdir()
     assert torch.load(run_path / "checkpoint.pt", weights_only=False)["epoch"] == 1
     _truncate(run_path / "checkpoint.pt")

@@ -11,7 +11,7 @@ import time
 import pytest
 import torch
 
-from advdist import store, train as train_mod
+from advdist import store, train as train_mod, train_loop
 from advdist.config import resolve
 from advdist.store import get_or_train
 
@@ -44,7 +44,7 @@ def test_get_or_train_trains_once_writes_the_run_and_then_loads(runs_dir, monkey
     log = run.log
     assert list(log["epoch"]) == [1, 2] and log["test_acc"].iloc[-1] > 0.8  # digits: an MLP learns it fast
     # the second call must not train: it loads the same weights
-    monkeypatch.setattr(train_mod, "train", lambda *a, **k: pytest.fail("trained twice"))
+    monkeypatch.setattr(train_loop, "train", lambda *a, **k: pytest.fail("trained twice"))  # what get_or_train calls
     model2, run2 = get_or_train(cfg, progress=False)
     assert run2.path == run.path
     for k, v in _state(model).items():
@@ -95,14 +95,14 @@ def test_interrupted_run_resumes_and_ends_with_identical_weights(runs_dir, monke
 
 def test_concurrent_calls_train_once(runs_dir, monkeypatch):
     cfg = smoke(epochs=1)
-    real_train, count = train_mod.train, {"n": 0}
+    real_train, count = train_loop.train, {"n": 0}
 
     def slow_train(*a, **k):
         count["n"] += 1
         time.sleep(0.5)
         return real_train(*a, **k)
 
-    monkeypatch.setattr(train_mod, "train", slow_train)
+    monkeypatch.setattr(train_loop, "train", slow_train)
     out = []
     threads = [threading.Thread(target=lambda: out.append(get_or_train(cfg, progress=False)[1].path)) for _ in range(2)]
     for t in threads:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -29,8 +30,11 @@ import pandas as pd
 import torch
 from torch import nn
 
+from advdist import samplers  # noqa: F401 - registers the samplers' attacks (ATENT-20) with attacks.settings
 from advdist.attacks import settings as attack_settings
 from advdist.config import canonical_json, stable_hash
+from advdist.run_files import atomic_torch_save
+from advdist.runtime import eval_mode, resolve_device
 
 NOT_RUN = -1
 
@@ -84,8 +88,13 @@ def _file_name(spec, seed: int, data_key: str) -> str:
     return f"{safe}-{_spec_key(spec, seed)}-{data_key}.pt"
 
 
-def _chunk_seed(seed: int, spec_key: str, start: int) -> int:
+def chunk_seed(seed: int, spec_key: str, start: int) -> int:
+    """Seed of the attack's randomness on the chunk of examples starting at ``start`` (evaluation ``seed``, the
+    setting's key): the same examples get the same draws in full and cascade mode and in every later run."""
     return int(hashlib.sha256(f"{seed}:{spec_key}:{start}".encode()).hexdigest()[:15], 16)
+
+
+_chunk_seed = chunk_seed  # old name
 
 
 @torch.no_grad()
@@ -104,10 +113,9 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
     are processed in chunks of ``batch_size`` (attacks chunk further internally where they batch over
     restarts, samples or targets). ``target_pool`` (default: ``data``) feeds FeaAttack's targets.
     ``eps`` overrides the budget of named settings (steps given as a fraction of ε follow it).
-    With ``run`` given, each attack's column is cached in ``run.results_dir``.
+    With ``run`` given, each attack's column is cached in ``run.results_dir``. The model runs in eval mode (each
+    module's mode restored afterwards).
     """
-    from advdist.train import resolve_device
-
     x, y = data
     if len(x) != len(y):
         raise ValueError(f"data has {len(x)} inputs but {len(y)} labels")
@@ -117,11 +125,20 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"attack names must be unique, got {names}")
-    n = len(y)
     dkey = _data_key(x, y)
-    was_training = model.training
-    model.eval()
+    with eval_mode(model):
+        columns = _columns(model, x, y, specs, dev=dev, run=run, cascade=cascade, batch_size=batch_size, seed=seed,
+                           progress=progress, dkey=dkey, target_pool=target_pool)
+    df = pd.DataFrame({k: pd.array([None if v == NOT_RUN else bool(v) for v in c.tolist()], dtype="boolean")
+                       for k, c in columns.items()})
+    return RobustnessMatrix(correct=df, attacks=names, cascade=cascade)
 
+
+def _columns(model: nn.Module, x: torch.Tensor, y: torch.Tensor, specs: list, *, dev: torch.device, run,
+             cascade: bool, batch_size: int, seed: int, progress: bool, dkey: str,
+             target_pool: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, torch.Tensor]:
+    """The matrix's columns (int8: 1 correct, 0 broken, ``NOT_RUN``), model already in eval mode."""
+    n = len(y)
     clean = torch.empty(n, dtype=torch.bool)
     for i in range(0, n, batch_size):
         clean[i:i + batch_size] = (_predict(model, x[i:i + batch_size].to(dev)).cpu() == y[i:i + batch_size])
@@ -143,7 +160,7 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
                 idx = idx_all[start:start + batch_size]
                 xb, yb = x[idx].to(dev), y[idx].to(dev)
                 with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-                    torch.manual_seed(_chunk_seed(seed, skey, int(idx[0])))
+                    torch.manual_seed(chunk_seed(seed, skey, int(idx[0])))
                     x_adv = spec(model, xb, yb, **extra)
                 col[idx] = (_predict(model, x_adv).cpu() == yb.cpu()).to(torch.int8)
                 if bar is not None:
@@ -155,18 +172,12 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
             bar.update(1)
     if bar is not None:
         bar.close()
-    model.train(was_training)
-
-    df = pd.DataFrame({k: pd.array([None if v == NOT_RUN else bool(v) for v in c.tolist()], dtype="boolean")
-                       for k, c in columns.items()})
-    return RobustnessMatrix(correct=df, attacks=names, cascade=cascade)
+    return columns
 
 
 def _bar(specs, progress: bool):
     if not progress or not specs:
         return None
-    import sys
-
     from tqdm import tqdm
 
     return tqdm(total=len(specs), desc="attacks", unit="attack", ncols=100, file=sys.stderr, leave=False)
@@ -183,8 +194,6 @@ def _load(path, n: int) -> torch.Tensor:
 def _save(path, col: torch.Tensor, spec, seed: int, dkey: str) -> None:
     if path is None:
         return
-    from advdist.store import atomic_torch_save
-
     kw = {k: v for k, v in spec.kwargs.items() if k != "target_pool"}
     atomic_torch_save({"correct": col, "spec": canonical_json({"name": spec.name, "fn": spec.fn, "kwargs": kw}),
                        "seed": seed, "data": dkey}, path)

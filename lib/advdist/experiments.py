@@ -368,7 +368,7 @@ def transfer_matrix(key: str = "adt-table1", *, scale: str, rows: list[str] | No
     stratified test subset. Returns a long DataFrame: attack, source, target, acc (in %), n.
     """
     from advdist.attacks import settings as attack_settings
-    from advdist.evaluate import _chunk_seed
+    from advdist.evaluate import chunk_seed as _chunk_seed
     from advdist.train import resolve_device
 
     spec = table(key)

@@ -15,7 +15,7 @@ a file lock makes two concurrent ``get_or_train`` calls for one run train it onc
 
 Only finished runs are cached. A run whose loss or weights became non-finite is stored with status
 ``"failed"`` (the reason, ``last_finite_epoch``; no ``model.pt``), and asking for it again raises
-``advdist.train.NonFiniteLoss`` at once instead of returning a model or diverging again. A file that
+``advdist.train_loop.NonFiniteLoss`` at once instead of returning a model or diverging again. A file that
 ``torch.load`` cannot read (truncated, damaged) is a one-line :class:`UnreadableRunFile` or a one-line
 warning and a recovery (see :func:`get_or_train`), never a torch traceback.
 """
@@ -23,164 +23,32 @@ warning and a recovery (see :func:`get_or_train`), never a torch traceback.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
-import re
-import sys
-import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import nn
 
-from advdist import paths
-from advdist.config import TrainConfig, canonical_json
+from advdist import data, paths, train_loop
+from advdist.config import TrainConfig
+from advdist.run_files import (UnreadableRunFile, atomic_torch_save, atomic_write_bytes, atomic_write_json,
+                               atomic_write_text, error_line, file_lock, read_torch, warn)
+from advdist.runtime import Runtime, resolve_device
+from advdist.train_loop import NonFiniteLoss, build_model, write_config
+from advdist.training_code import EVALUATION_ONLY, TRAINING_CODE, code_version, method_sources, source_hash
 
-# Code whose edits change what training produces; its hash is part of every run key. Methods count one by one:
-# a run hashes ``methods/__init__.py``, ``methods/base.py`` and its own method's module with the sibling
-# modules it imports, so adding or editing another method leaves its key alone.
-TRAINING_CODE = ("models", "samplers", "attacks", "data", "train.py", "methods/__init__.py", "methods/base.py")
-#: modules under TRAINING_CODE that only evaluate (no training method calls them)
-EVALUATION_ONLY = ("attacks/settings.py", "attacks/autoattack.py", "attacks/rays.py", "attacks/spsa.py",
-                   "attacks/deepfool.py", "attacks/cw_l2.py", "attacks/transfer.py", "data/__main__.py")
-_SIBLING_IMPORT = re.compile(r"(?:advdist\.methods\.|from \.)(\w+) import")
-
-
-@lru_cache(maxsize=None)
-def code_version(method: str | None = None) -> str:
-    """sha256 (12 hex) over the sources that determine what training ``method`` produces (all methods: None)."""
-    return source_hash(Path(__file__).resolve().parent, method=method)
-
-
-def method_sources(pkg: Path, method: str | None) -> list[str]:
-    """``methods/<module>.py`` of ``method`` and, transitively, the sibling method modules it imports
-    (every method module when ``method`` is None)."""
-    mdir = pkg / "methods"
-    if method is None:
-        return [f"methods/{f.name}" for f in sorted(mdir.glob("*.py"))]
-    from advdist import methods
-
-    todo, seen = [methods.get(method).__module__.rsplit(".", 1)[-1]], []
-    while todo:
-        name = todo.pop()
-        f = mdir / f"{name}.py"
-        if name in seen or not f.exists():
-            continue
-        seen.append(name)
-        todo += _SIBLING_IMPORT.findall(f.read_text())
-    return [f"methods/{n}.py" for n in sorted(seen)]
-
-
-def source_hash(pkg: Path, entries=TRAINING_CODE, *, method: str | None = None) -> str:
-    """sha256 (12 hex) over the paths and bytes of ``entries`` (files or folders of .py) under ``pkg`` and of
-    :func:`method_sources`, leaving out ``EVALUATION_ONLY`` and CLI entry points."""
-    h = hashlib.sha256()
-    files: list[Path] = []
-    for entry in [*entries, *method_sources(pkg, method)]:
-        p = pkg / entry
-        files += sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
-    for f in sorted(set(files)):
-        rel = f.relative_to(pkg).as_posix()
-        if f.name == "__main__.py" or rel in EVALUATION_ONLY:
-            continue
-        h.update(rel.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:12]
-
+# the run folder's file helpers (advdist.run_files), the training-code hash (advdist.training_code) and
+# write_config (advdist.train_loop) keep their old names here
+__all__ = ["EVALUATION_ONLY", "TRAINING_CODE", "NonFiniteLoss", "Run", "UnreadableRunFile", "allow_train_default",
+           "atomic_torch_save", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "code_version",
+           "failed_before", "file_lock", "get_or_train", "method_sources", "read_torch", "run_for", "run_key",
+           "source_hash", "train_command", "warn", "write_config"]
 
 def run_key(cfg: TrainConfig, data_fingerprint: str) -> str:
     return cfg.hash({"code": code_version(cfg.method), "data": data_fingerprint})
-
-
-# ----------------------------------------------------------------------------------------------
-# atomic files
-# ----------------------------------------------------------------------------------------------
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on ``path`` (blocks until free)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-class UnreadableRunFile(RuntimeError):
-    """A file of a run that ``torch.load`` cannot read (truncated, damaged, not a checkpoint); one-line message
-    naming the file and the reason (``problem``: that part alone, without advice)."""
-
-    def __init__(self, msg: str, problem: str | None = None):
-        super().__init__(msg)
-        self.problem = problem or msg
-
-
-def read_torch(path: Path, *, map_location: Any = "cpu", weights_only: bool = True, keys: tuple[str, ...] = ()) -> Any:
-    """``torch.load(path)``, anything it raises (RuntimeError, EOFError, pickle/zip errors, ...) turned into a
-    one-line :class:`UnreadableRunFile` without the torch traceback; so is a result that is not a dict with
-    ``keys``. A missing file stays ``FileNotFoundError``."""
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=weights_only)
-    except FileNotFoundError:
-        raise
-    except Exception as e:  # noqa: BLE001 - whatever torch.load raises, the file is unreadable
-        raise UnreadableRunFile(f"{path}: unreadable ({_short(e)})") from None
-    if keys and not (isinstance(obj, dict) and all(k in obj for k in keys)):
-        raise UnreadableRunFile(f"{path}: unreadable (not a run file with {', '.join(keys)})")
-    return obj
-
-
-def _short(e: BaseException) -> str:
-    """``Type: first sentence of the message`` (torch's run on for lines)."""
-    msg = (str(e).strip().splitlines() or [""])[0].split(". ")[0]
-    return f"{type(e).__name__}: {msg[:160]}"
-
-
-def warn(msg: str) -> None:
-    """One warning line on stderr."""
-    print(f"advdist: warning: {msg}", file=sys.stderr, flush=True)
 
 
 def train_command(cfg: TrainConfig) -> str:
@@ -214,7 +82,7 @@ class Run:
 
     @property
     def failed(self) -> bool:
-        """Training stopped on a non-finite loss or weights (``advdist.train.NonFiniteLoss``); never cached."""
+        """Training stopped on a non-finite loss or weights (``advdist.train_loop.NonFiniteLoss``); never cached."""
         return self.meta.get("status") == "failed"
 
     @property
@@ -234,8 +102,6 @@ class Run:
     def load_model(self, device: str | torch.device = "cpu") -> nn.Module:
         """The final weights (model.pt); an unreadable file is a one-line :class:`UnreadableRunFile`
         (:func:`get_or_train` repairs it)."""
-        from advdist.train import build_model
-
         model = build_model(self.config)
         f = self.path / "model.pt"
         try:
@@ -243,7 +109,7 @@ class Run:
             try:
                 model.load_state_dict(state)
             except (RuntimeError, TypeError, AttributeError) as e:  # not this model's state dict
-                raise UnreadableRunFile(f"{f}: unreadable ({_short(e)})") from None
+                raise UnreadableRunFile(f"{f}: unreadable ({error_line(e)})") from None
         except UnreadableRunFile as e:
             raise UnreadableRunFile(f"{e}; advdist.store.get_or_train rebuilds or retrains it "
                                     f"(or run: {train_command(self.config)})", problem=e.problem) from None
@@ -265,11 +131,11 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
                  deterministic: bool = True, fast_grad: bool = False) -> tuple[nn.Module, Run]:
     """Return ``(model, run)`` for ``cfg``: loaded when a finished run exists, else trained.
 
-    ``device``, ``threads``, ``channels_last``, ``compile``, ``deterministic``, ``fast_grad``: how to train (``train.Runtime``; not
+    ``device``, ``threads``, ``channels_last``, ``compile``, ``deterministic``, ``fast_grad``: how to train (``runtime.Runtime``; not
     part of the run's key). Training resumes from the run's last checkpoint when one exists. ``allow_train=False`` (or the
     environment variable ``ADVDIST_ALLOW_TRAIN=0``) turns a missing run into an error instead.
 
-    A failed run (non-finite loss or weights; meta status ``"failed"``) raises ``advdist.train.NonFiniteLoss`` at once,
+    A failed run (non-finite loss or weights; meta status ``"failed"``) raises ``advdist.train_loop.NonFiniteLoss`` at once,
     both when training diverges and on every later call: the same config would diverge again, so nothing is returned
     or retrained. Change the learning rate (or ε), which is a new run, or delete the run folder to retry.
 
@@ -280,9 +146,6 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
     training disabled a repair that needs training is a one-line :class:`UnreadableRunFile` naming the file and the
     command to run.
     """
-    from advdist import data
-    from advdist.train import NonFiniteLoss, Runtime, resolve_device, train
-
     if splits is None:
         splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
     run = run_for(cfg, splits.fingerprint)
@@ -306,9 +169,10 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
         if run.failed:  # another process may have failed it while we waited
             raise NonFiniteLoss(failed_before(run))
         if not run.done:  # another process may have finished it while we waited
-            train(cfg, run, splits=splits,
-                  runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=progress,
-                                  compile=compile, deterministic=deterministic, fast_grad=fast_grad))
+            train_loop.train(cfg, run, splits=splits,
+                             runtime=Runtime(device=device, threads=threads, channels_last=channels_last,
+                                             progress=progress, compile=compile, deterministic=deterministic,
+                                             fast_grad=fast_grad))
     return run.load_model(dev), run
 
 
@@ -344,7 +208,3 @@ def _rebuild_model(run: Run, problem: str, allow_train: bool) -> bool:
         os.replace(f, f.with_name("model.pt.corrupt"))
     warn(f"{problem}; moved aside to model.pt.corrupt, cannot rebuild it ({why}): training {cfg.name} again")
     return False
-
-
-def write_config(run: Run) -> None:
-    atomic_write_text(run.path / "config.json", json.dumps(json.loads(canonical_json(run.config.to_dict())), indent=2) + "\n")

@@ -31,6 +31,7 @@ from torch import nn
 
 from advdist.attacks.core import frozen
 from advdist.defenses.imt import DIRECTIONS, imt_transform
+from advdist.runtime import correct, eval_mode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,13 +65,8 @@ def p_natural(classifier: nn.Module, disc: nn.Module, x: torch.Tensor, *, disc_i
               batch_size: int = 500) -> torch.Tensor:
     """sigmoid(D⁰(f(x))) per example, classifier and discriminator in eval mode (modes restored)."""
     feat = _latent(classifier, disc_input)
-    was = disc.training
-    disc.eval()
-    try:
-        with frozen(classifier):
-            return torch.cat([torch.sigmoid(disc(feat(x[i:i + batch_size]))[0]) for i in range(0, len(x), batch_size)])
-    finally:
-        disc.train(was)
+    with eval_mode(disc), frozen(classifier):
+        return torch.cat([torch.sigmoid(disc(feat(x[i:i + batch_size]))[0]) for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()
@@ -132,29 +128,24 @@ def imt_controls(classifier: nn.Module, disc: nn.Module, y: torch.Tensor, inputs
     unknown = [d for d in directions if d not in DIRECTIONS]
     if unknown:
         raise ValueError(f"unknown IMT direction {unknown[0]!r}; valid: {', '.join(DIRECTIONS)}")
-    was = disc.training
-    disc.eval()
     rows = []
-    try:
-        with frozen(classifier):
-            for k, (name, x) in enumerate(inputs.items()):
-                p0 = p_natural(classifier, disc, x, disc_input=disc_input, batch_size=batch_size)
-                for direction in directions:
-                    for r in step_ratios:
-                        gen = torch.Generator().manual_seed(seed * 1000 + k)
-                        correct, p1 = [], []
-                        for i in range(0, len(x), batch_size):
-                            xb = x[i:i + batch_size]
-                            x_t, _ = imt_transform(classifier, disc, xb, eps=eps, step=float(r) * eps, grad="none",
-                                                   disc_input=disc_input, direction=direction, generator=gen)
-                            with torch.no_grad():
-                                correct.append((classifier(x_t).argmax(1) == y[i:i + batch_size]).cpu())
-                            p1.append(p_natural(classifier, disc, x_t, disc_input=disc_input, batch_size=batch_size))
-                        d = torch.cat(p1) - p0
-                        rows.append({"direction": direction, "step/eps": float(r), "step": float(r) * eps,
-                                     "input": name, "acc": 100 * torch.cat(correct).float().mean().item(),
-                                     "dP_nat": float(d.mean()), "raised": 100 * float((d > 0).float().mean()),
-                                     "n": int(len(y))})
-    finally:
-        disc.train(was)
+    with eval_mode(disc), frozen(classifier):
+        for k, (name, x) in enumerate(inputs.items()):
+            p0 = p_natural(classifier, disc, x, disc_input=disc_input, batch_size=batch_size)
+            for direction in directions:
+                for r in step_ratios:
+                    gen = torch.Generator().manual_seed(seed * 1000 + k)
+                    hits, p1 = [], []
+                    for i in range(0, len(x), batch_size):
+                        xb = x[i:i + batch_size]
+                        x_t, _ = imt_transform(classifier, disc, xb, eps=eps, step=float(r) * eps, grad="none",
+                                               disc_input=disc_input, direction=direction, generator=gen)
+                        with torch.no_grad():
+                            hits.append(correct(classifier(x_t), y[i:i + batch_size]).cpu())
+                        p1.append(p_natural(classifier, disc, x_t, disc_input=disc_input, batch_size=batch_size))
+                    d = torch.cat(p1) - p0
+                    rows.append({"direction": direction, "step/eps": float(r), "step": float(r) * eps,
+                                 "input": name, "acc": 100 * torch.cat(hits).float().mean().item(),
+                                 "dP_nat": float(d.mean()), "raised": 100 * float((d > 0).float().mean()),
+                                 "n": int(len(y))})
     return pd.DataFrame(rows)

@@ -13,6 +13,7 @@ n = 100 000, α = 0.001, radii 0 and 0.435; its trained rows (:func:`smoothing_r
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ from scipy.stats import norm as normal_dist
 from torch import nn
 
 from advdist import scales
+from advdist.runtime import eval_mode
 
 ABSTAIN = -1
 
@@ -76,15 +78,11 @@ def certify(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *,
     ``y`` is not used by the procedure (it is accepted so the call reads like the other evaluations); score
     with :meth:`Certificate.certified_accuracy`. Noise draws run ``batch`` images per forward pass.
     """
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             c = num_classes or model(x[:1]).shape[1]
         guess = _counts(model, x, n0, sigma, batch, c).argmax(1)
         counts = _counts(model, x, n, sigma, batch, c).gather(1, guess[:, None]).squeeze(1)
-    finally:
-        model.train(was)
     p_lo = clopper_pearson_lower(counts.cpu().numpy(), n, alpha)
     certified = p_lo >= 0.5
     radius = np.where(certified, sigma * normal_dist.ppf(np.clip(p_lo, 0.5, 1.0)), 0.0)
@@ -134,8 +132,6 @@ def certified_table(scale: str, *, sigma: float = 0.12, radii=RADII, setting: st
     """ATENT Table 5: certified accuracy (%) at ``radii`` of the smoothed rows of :func:`smoothing_rows`, trained in
     ``setting`` at ``scale`` (the run store caches them), certified with CERTIFY on a stratified test subset.
     Columns: model, ``r=<r>`` per radius, abstain (%), n, ``s/image`` (certification wall time per image, both passes)."""
-    import time
-
     import pandas as pd
 
     from advdist import config, data, store

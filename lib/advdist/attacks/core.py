@@ -16,6 +16,8 @@ from torch import nn
 
 from advdist import threat as _threat
 from advdist.threat import Norm
+from advdist.models import grad_view
+from advdist.runtime import eval_mode
 
 #: norm names (``advdist.threat``: norms are parsed case-insensitively, e.g. "Linf", "l_inf", "L2")
 NORMS = _threat.NORMS
@@ -30,17 +32,15 @@ def frozen(model: nn.Module) -> Iterator[nn.Module]:
     Yields the module to call for input gradients: ``model`` itself, or inside :func:`fast_input_grad` its
     input-gradient view (``models.grad_view.input_grad_view``: same logits, cheaper backward on a CPU).
     """
-    was_training = model.training
     flags = [(p, p.requires_grad) for p in model.parameters()]
-    model.eval()
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield grad_model(model)
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-        model.train(was_training)
+    with eval_mode(model):
+        for p, _ in flags:
+            p.requires_grad_(False)
+        try:
+            yield grad_model(model)
+        finally:
+            for p, flag in flags:
+                p.requires_grad_(flag)
 
 
 _FAST_GRAD: contextvars.ContextVar[bool] = contextvars.ContextVar("advdist_fast_input_grad", default=False)
@@ -64,9 +64,7 @@ def grad_model(model: nn.Module) -> nn.Module:
     """``model``, or its input-gradient view inside :func:`fast_input_grad` (call in eval mode)."""
     if not _FAST_GRAD.get():
         return model
-    from advdist.models.grad_view import input_grad_view
-
-    return input_grad_view(model)
+    return grad_view.input_grad_view(model)
 
 
 def input_grad(loss: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,7 @@ from .core import (
     project,
     random_start as _random_start,
 )
-from .gradient import _chunked_tuple, _wide, margin
+from .gradient import at_least_fp32, chunked_tuple, margin
 
 
 def draw_targets(y: torch.Tensor, y_pool: torch.Tensor, n_targets: int,
@@ -52,7 +52,7 @@ def draw_targets(y: torch.Tensor, y_pool: torch.Tensor, n_targets: int,
 
 def cosine_distance(f: torch.Tensor, f_target: torch.Tensor) -> torch.Tensor:
     """max(1 − cos(f, f_target), 0) per row, over flattened features (at least fp32)."""
-    f, f_target = _wide(f.flatten(1)), _wide(f_target.flatten(1))
+    f, f_target = at_least_fp32(f.flatten(1)), at_least_fp32(f_target.flatten(1))
     return (1 - F.cosine_similarity(f, f_target.to(f.dtype), dim=1)).clamp_min(0)
 
 
@@ -146,7 +146,7 @@ def feature_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: f
             rows = img_active.repeat_interleave(k).nonzero(as_tuple=True)[0]
             if rows.numel() == 0:
                 break
-            row_margin[rows], row_wrong[rows], nxt = _chunked_tuple(
+            row_margin[rows], row_wrong[rows], nxt = chunked_tuple(
                 lambda r: step(r, update=t < steps), rows, batch_size=batch_size)
             wrong, marg = row_wrong.view(b, k), row_margin.view(b, k)
             newly = wrong.any(1) & ~done

@@ -42,19 +42,19 @@ LOSSES = ("ce", "cw")
 CW_KAPPA = 50.0  # ADT evaluate_attacks.py: CWLoss(margin=50); also ATLD's CW-k attacks and ADT's SPSA
 
 
-def _wide(t: torch.Tensor) -> torch.Tensor:
+def at_least_fp32(t: torch.Tensor) -> torch.Tensor:
     """At least fp32 (losses of bf16/fp16 logits are computed in fp32; fp64 stays fp64)."""
     return t if t.dtype in (torch.float32, torch.float64) else t.float()
 
 
 def ce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-example cross-entropy, computed in (at least) fp32."""
-    return F.cross_entropy(_wide(logits), y, reduction="none")
+    return F.cross_entropy(at_least_fp32(logits), y, reduction="none")
 
 
 def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """z_y − max_{j≠y} z_j per example, at least fp32 (negative ⇔ misclassified); ``core.logit_margin``."""
-    return logit_margin(_wide(logits), y)
+    return logit_margin(at_least_fp32(logits), y)
 
 
 def cw_margin_loss(logits: torch.Tensor, y: torch.Tensor, kappa: float = CW_KAPPA) -> torch.Tensor:
@@ -74,7 +74,7 @@ def resolve_loss(loss: str | LossFn, kappa: float = CW_KAPPA) -> LossFn:
             if not torch.is_tensor(out) or out.shape != y.shape:
                 raise ValueError(f"a callable loss must return per-example losses of shape {tuple(y.shape)}, "
                                  f"got {tuple(getattr(out, 'shape', ()))}")
-            return _wide(out)
+            return at_least_fp32(out)
         return checked
     if loss == "ce":
         return ce_loss
@@ -195,7 +195,8 @@ def _run_dense(model, x, y, x0, *, eps, alpha, steps, norm, loss_fn, decay, use_
     return x_adv.detach(), cur_loss, cur_wrong
 
 
-def _chunked_tuple(fn, *tensors: torch.Tensor, batch_size: int | None):
+def chunked_tuple(fn, *tensors: torch.Tensor, batch_size: int | None):
+    """``fn(*tensors)`` (a tuple of tensors) over chunks of ``batch_size`` rows, each output concatenated."""
     n = tensors[0].shape[0]
     if batch_size is None or n <= batch_size:
         return fn(*tensors)
@@ -240,7 +241,7 @@ def _iterative(model, x, y, *, eps, alpha, steps, norm, loss, kappa, decay, rand
         run = lambda xc, yc, x0c: _run(net, xc, yc, x0c, eps=eps, alpha=alpha, steps=steps, norm=norm,
                                        loss_fn=loss_fn, decay=decay, use_best=use_best, early_stop=early_stop,
                                        score_last=restarts > 1)
-        out, out_loss, out_wrong = _chunked_tuple(run, xt.detach(), yt, x0, batch_size=batch_size)
+        out, out_loss, out_wrong = chunked_tuple(run, xt.detach(), yt, x0, batch_size=batch_size)
     if restarts > 1:
         out = select_restarts(out, out_loss, out_wrong, restarts)[0]
     assert out.shape[0] == b

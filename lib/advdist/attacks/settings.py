@@ -22,13 +22,15 @@ above; ``mini`` = Fashion-MNIST with ℓ∞ ε = 0.1 (ℓ2 ε = 1.0) and the pap
 paper's dataset unless ``scale="paper"``, with one exception: ATENT Tables 1-2 run on real MNIST at mini, with the
 paper's MNIST rows unchanged.
 
-Attacks implemented in other modules (SPSA, DeepFool, C&W-ℓ2, RayS, AutoAttack) are named by their function in
-``advdist.attacks`` and looked up only when the setting is called, so this table imports without them.
+A row names its attack by the function's name in one of the attack modules (``gradient``, ``feature``, ``spsa``,
+``deepfool``, ``cw_l2``, ``rays``, ``autoattack``; looked up when the setting is called, so a replaced function is
+seen), or, for an attack defined above ``advdist.attacks`` (a sampler used as an attack, e.g. ATENT-20), as
+``"module:function"``: such a function registers itself with :func:`register_attack` when its module is imported
+(``advdist.samplers`` does; ``advdist.evaluate`` imports it).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,6 +38,9 @@ import torch
 
 from advdist import scales
 from advdist.threat import Norm, ThreatModel
+
+from . import autoattack, cw_l2, deepfool, feature, gradient, rays, spsa
+
 
 #: a value given as a fraction of ε (α = ε/4 → ``Rel(1/4)``), resolved when a setting is built (``scales.Rel``)
 Rel = scales.Rel
@@ -133,9 +138,23 @@ PAPERS = tuple(SETTINGS)
 
 # ---- lookup ------------------------------------------------------------------------------------------------
 
+#: the modules where a row's attack name is looked up (at call time, in this order)
+ATTACK_MODULES = (gradient, feature, spsa, deepfool, cw_l2, rays, autoattack)
+#: attacks defined above ``advdist.attacks``, ``"module:function"`` → function (filled by :func:`register_attack`)
+REGISTERED: dict[str, Callable[..., torch.Tensor]] = {}
+
+
+def register_attack(fn: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """Decorator: make ``fn`` available to settings rows as ``"<its module>:<its name>"`` (for attacks in modules
+    that import ``advdist.attacks`` and so cannot be imported by it, e.g. ``advdist.samplers.langevin``)."""
+    REGISTERED[f"{fn.__module__}:{fn.__name__}"] = fn
+    return fn
+
+
 @dataclass(frozen=True, eq=False)
 class AttackSpec:
-    """A named attack setting: ``spec(model, x, y, **overrides)`` calls ``advdist.attacks.<fn>``."""
+    """A named attack setting: ``spec(model, x, y, **overrides)`` calls ``advdist.attacks.<fn>`` (see
+    :meth:`resolve`)."""
 
     name: str
     fn: str
@@ -160,15 +179,17 @@ class AttackSpec:
         return ThreatModel(self.eps, self.norm)
 
     def resolve(self) -> Callable[..., torch.Tensor]:
-        attacks = importlib.import_module("advdist.attacks")
         if ":" in self.fn:  # "module:function" for attacks living outside advdist.attacks (e.g. samplers)
-            mod, _, name = self.fn.partition(":")
-            fn = getattr(importlib.import_module(mod), name, None)
-        else:
-            fn = getattr(attacks, self.fn, None)
-        if fn is None:
-            raise ValueError(f"setting {self.name!r} needs advdist.attacks.{self.fn}, which is not available")
-        return fn
+            fn = REGISTERED.get(self.fn)
+            if fn is None:
+                raise ValueError(f"setting {self.name!r} needs {self.fn}, which is not registered; import "
+                                 f"{self.fn.partition(':')[0]} first (advdist.evaluate does)")
+            return fn
+        for module in ATTACK_MODULES:
+            fn = getattr(module, self.fn, None)
+            if fn is not None:
+                return fn
+        raise ValueError(f"setting {self.name!r} needs advdist.attacks.{self.fn}, which is not available")
 
     def __call__(self, model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, **overrides: Any) -> torch.Tensor:
         return self.resolve()(model, x, y, **{**self.kwargs, **overrides})

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from . import settings
 from .core import check_inputs, predict
 
 Attack = Callable[..., torch.Tensor]
@@ -19,7 +20,6 @@ Attack = Callable[..., torch.Tensor]
 
 def _resolve(attack: Attack | str) -> Attack:
     if isinstance(attack, str):
-        from . import settings
         return settings.get(attack)
     if not callable(attack):
         raise ValueError(f"attack must be a callable attack(model, x, y, **kw) or a setting name, got {attack!r}")

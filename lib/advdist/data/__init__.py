@@ -30,6 +30,7 @@ from .registry import (
     search_path,
     stratified_indices,
 )
+from . import tsne  # noqa: F401 - registers the builder of the t-SNE sets (tsne58_*) with the registry
 
 __all__ = [
     "AUGMENTATIONS",

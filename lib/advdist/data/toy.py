@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .subsets import stratified_indices
+
 __all__ = ["load_digits_arrays", "make_toy", "TOY_SETS", "TOY_DEFAULT_SIZES", "DIGITS_SPLIT_SEED"]
 
 DIGITS_SPLIT_SEED = 20200  # fixed: the digits train/test split never changes
@@ -35,8 +37,6 @@ def load_digits_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     :data:`DIGITS_SPLIT_SEED`; train and test keep the original order of the bundled file.
     """
     from sklearn.datasets import load_digits
-
-    from .registry import stratified_indices
 
     d = load_digits()
     x = d.images.astype(np.uint8).reshape(-1, 1, 8, 8)

@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advdist.attacks.core import check_eps, project
+from advdist.methods.atld import ATLD, load_discriminator
 
 __all__ = ["IMT", "imt_transform", "build_imt", "eot_wrap", "GRADS", "IMT_PLUS_BAND", "DIRECTIONS"]
 
@@ -169,8 +170,6 @@ def build_imt(run, model: nn.Module | None = None, *, plus: bool = False, eps: f
 
     ``eps`` defaults to the run's training ε (the paper uses the same ε = 8/255 for training and IMT).
     """
-    from advdist.methods.atld import ATLD, load_discriminator
-
     if model is None:
         model = run.load_model(device)
     disc = load_discriminator(run, model, device=device)

@@ -36,8 +36,8 @@ import torch
 import torch.nn.functional as F
 
 from advdist.attacks.core import check_positive
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 from advdist.samplers import INIT_SCALE_CODE, check_entropy, fit_explicit
 from advdist.threat import Norm
 
@@ -99,7 +99,7 @@ class ADTExp(Method):
         logits = model(x_adv)  # train mode (the loop's; fit_explicit restored it)
         loss = F.cross_entropy(logits, y)
         with torch.no_grad():
-            logs["train_adv_acc"] = (logits.argmax(1) == y).float().mean().item()
+            logs["train_adv_acc"] = accuracy(logits, y)
         return loss, logs
 
 
@@ -124,7 +124,7 @@ class ADTExpTrades(ADTExp):
         kl = F.kl_div(F.log_softmax(logits_adv, dim=1), F.softmax(logits_nat, dim=1), reduction="batchmean")
         loss = F.cross_entropy(logits_nat, y) + beta * kl
         with torch.no_grad():
-            logs["train_acc"] = (logits_nat.argmax(1) == y).float().mean().item()
-            logs["train_adv_acc"] = (logits_adv.argmax(1) == y).float().mean().item()
+            logs["train_acc"] = accuracy(logits_nat, y)
+            logs["train_adv_acc"] = accuracy(logits_adv, y)
             logs["kl"] = kl.item()
         return loss, logs

@@ -56,21 +56,19 @@ sample, Eq. 11 with all constants whatever ``entropy`` says — the same quantit
 
 from __future__ import annotations
 
-import math
-from typing import Iterable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from advdist import data
 from advdist.attacks.core import frozen, input_grad
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
 from advdist.methods.trades import kl_div
 from advdist.models.generators import ExpAMGenerator
+from advdist.runtime import accuracy
 from advdist.samplers import TanhGaussian, check_entropy
 from advdist.threat import Norm
+from advdist.validate import option_betas, option_choice, option_number
 
 INPUT_GRADS = ("example", "batch_mean")
 OUTERS = ("ce", "trades")
@@ -84,31 +82,8 @@ ADT_EXPAM_LITERAL = {"entropy": "sum"}
 # ------------------------------------------------------------------------------------------------
 # pieces shared with ADT_IMP-AM
 # ------------------------------------------------------------------------------------------------
-def _choice(method: str, key: str, value, valid: Iterable[str]) -> None:
-    """One-line ``ValueError`` unless option ``key`` of ``method`` is one of ``valid``."""
-    valid = tuple(valid)
-    if value not in valid:
-        raise ValueError(f"{method} option {key}={value!r}; valid: {', '.join(map(repr, valid))}")
-
-
-def _number(method: str, key: str, value, *, positive: bool = False) -> float:
-    """One-line ``ValueError`` unless ``value`` is a finite number ≥ 0 (> 0 with ``positive``)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > 0 if positive else value >= 0)
-    if not ok:
-        raise ValueError(f"{method} option {key} must be a finite number {'>' if positive else '>='} 0, got {value!r}")
-    return float(value)
-
-
-def _betas(method: str, key: str, value) -> tuple[float, float]:
-    """Adam betas from a pair in [0, 1)."""
-    try:
-        b1, b2 = (float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{method} option {key} must be a pair of numbers in [0, 1), got {value!r}") from None
-    if not (0 <= b1 < 1 and 0 <= b2 < 1):
-        raise ValueError(f"{method} option {key} must be a pair of numbers in [0, 1), got {value!r}")
-    return b1, b2
+# the option checks of advdist.validate, under their old names here
+_choice, _number, _betas = option_choice, option_number, option_betas
 
 
 def image_shape(method: str, cfg) -> tuple[int, int, int]:
@@ -130,7 +105,7 @@ def generator_inputs(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: fl
     ``input_grad_mode="example"``: per-example gradients (of the summed CE, paper); ``"batch_mean"``: gradients
     of the batch-mean CE, i.e. divided by B (official code). No normalisation either way.
     """
-    _choice("generator_inputs", "input_grad", input_grad_mode, INPUT_GRADS)
+    option_choice("generator_inputs", "input_grad", input_grad_mode, INPUT_GRADS)
     reduction = "sum" if input_grad_mode == "example" else "mean"
     x = x.detach()
     with frozen(model), torch.enable_grad():
@@ -150,7 +125,7 @@ def outer_loss(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.
     β·(1/B)·Σ_i KL(p(x_i) ‖ p(x_adv,i)) (Zhang et al. 2019; ADT Sec. 5.4, App. D.2), gradient through both;
     the KL is :func:`advdist.methods.trades.kl_div` (computed in float32).
     """
-    _choice("outer_loss", "outer", outer, OUTERS)
+    option_choice("outer_loss", "outer", outer, OUTERS)
     logits_adv = model(x_adv)
     logs = {}
     if outer == "ce":
@@ -159,8 +134,8 @@ def outer_loss(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.
         logits_nat = model(x)
         kl = kl_div(logits_nat, logits_adv)
         loss = F.cross_entropy(logits_nat, y) + beta * kl
-        logs = {"train_acc": (logits_nat.argmax(1) == y).float().mean().item(), "kl": kl.item()}
-    logs["train_adv_acc"] = (logits_adv.argmax(1) == y).float().mean().item()
+        logs = {"train_acc": accuracy(logits_nat, y), "kl": kl.item()}
+    logs["train_adv_acc"] = accuracy(logits_adv, y)
     return loss, logs
 
 
@@ -217,15 +192,15 @@ class ADTExpAM(Method):
         c, _, _ = image_shape(name, cfg)
         if cfg.eps <= 0:
             raise ValueError(f"{name} needs eps > 0 (δ = ε·tanh(u), Eq. 8), got {cfg.eps!r}")
-        _number(name, "lam", hp["lam"])
-        _number(name, "beta", hp["beta"])
+        option_number(name, "lam", hp["lam"])
+        option_number(name, "beta", hp["beta"])
         check_entropy(hp["entropy"], f"{name} option entropy")
-        _choice(name, "input_grad", hp["input_grad"], INPUT_GRADS)
-        _choice(name, "outer", hp["outer"], OUTERS)
-        _choice(name, "code_layout", hp["code_layout"], (False, True))
+        option_choice(name, "input_grad", hp["input_grad"], INPUT_GRADS)
+        option_choice(name, "outer", hp["outer"], OUTERS)
+        option_choice(name, "code_layout", hp["code_layout"], (False, True))
         self.generator = ExpAMGenerator(c, width=hp["width"], code_layout=hp["code_layout"])
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=_number(name, "lr_g", hp["lr_g"], positive=True),
-                                      betas=_betas(name, "betas_g", hp["betas_g"]))
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
+                                      betas=option_betas(name, "betas_g", hp["betas_g"]))
 
     # -- the distribution ------------------------------------------------------------------------
     def inputs(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

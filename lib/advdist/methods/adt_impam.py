@@ -55,11 +55,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advdist.methods import register
-from advdist.methods.adt_expam import (INPUT_GRADS, OUTERS, _betas, _choice, _number, attach_ascent,
-                                       generator_inputs, image_shape, outer_loss)
-from advdist.methods.base import Method
+from advdist.methods.adt_expam import INPUT_GRADS, OUTERS, attach_ascent, generator_inputs, image_shape, outer_loss
+from advdist.methods.base import Method, register
 from advdist.models.generators import CONSTANT_Q_NLL, Q_PARAMS, Q_REDUCTIONS, ImpAMGenerator, VariationalQ
+from advdist.validate import option_betas, option_choice, option_number
 
 #: ``method_kwargs`` of the official ``adt_impam.py`` behaviour (adt-official.md §2): the default objective plus the
 #: code's batch-mean input gradients and layout
@@ -85,23 +84,23 @@ class ADTImpAM(Method):
         c, h, w = image_shape(name, cfg)
         if cfg.eps <= 0:
             raise ValueError(f"{name} needs eps > 0 (δ = ε·tanh(·)), got {cfg.eps!r}")
-        _number(name, "lam", hp["lam"])
-        _number(name, "beta", hp["beta"])
+        option_number(name, "lam", hp["lam"])
+        option_number(name, "beta", hp["beta"])
         if hp["hinge"] is not None:
             if isinstance(hp["hinge"], bool) or not isinstance(hp["hinge"], (int, float)):
                 raise ValueError(f"{name} option hinge must be None or a number, got {hp['hinge']!r}")
-        _choice(name, "logq", hp["logq"], Q_REDUCTIONS)
-        _choice(name, "q_param", hp["q_param"], Q_PARAMS)
-        _choice(name, "input_grad", hp["input_grad"], INPUT_GRADS)
-        _choice(name, "outer", hp["outer"], OUTERS)
-        _choice(name, "code_layout", hp["code_layout"], (False, True))
+        option_choice(name, "logq", hp["logq"], Q_REDUCTIONS)
+        option_choice(name, "q_param", hp["q_param"], Q_PARAMS)
+        option_choice(name, "input_grad", hp["input_grad"], INPUT_GRADS)
+        option_choice(name, "outer", hp["outer"], OUTERS)
+        option_choice(name, "code_layout", hp["code_layout"], (False, True))
         self.generator = ImpAMGenerator(c, (h, w), width=hp["width"], z_dim=hp["z_dim"], z_width=hp["z_width"],
                                         code_layout=hp["code_layout"])
         self.q = VariationalQ(c, z_dim=hp["z_dim"], width=hp["q_width"])
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=_number(name, "lr_g", hp["lr_g"], positive=True),
-                                      betas=_betas(name, "betas_g", hp["betas_g"]))
-        self.opt_q = torch.optim.Adam(self.q.parameters(), lr=_number(name, "lr_q", hp["lr_q"], positive=True),
-                                      betas=_betas(name, "betas_q", hp["betas_q"]))
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
+                                      betas=option_betas(name, "betas_g", hp["betas_g"]))
+        self.opt_q = torch.optim.Adam(self.q.parameters(), lr=option_number(name, "lr_q", hp["lr_q"], positive=True),
+                                      betas=option_betas(name, "betas_q", hp["betas_q"]))
 
     # -- the distribution ------------------------------------------------------------------------
     def inputs(self, model, x, y):

@@ -24,8 +24,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advdist.methods import register
+from advdist.methods.base import register
 from advdist.methods.at_pgd import ATPGD
+from advdist.runtime import accuracy
 
 REDUCTIONS = ("sum", "mean")
 
@@ -63,7 +64,7 @@ class ALP(ATPGD):
         pair = logit_pairing(logits, logits_adv, self.hp["pairing_reduction"])
         loss = ce + float(self.hp["beta"]) * pair
         with torch.no_grad():
-            logs = {"train_acc": (logits.argmax(1) == y).float().mean().item(),
-                    "train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(),
+            logs = {"train_acc": accuracy(logits, y),
+                    "train_adv_acc": accuracy(logits_adv, y),
                     "logit_pairing": pair.item()}
         return loss, logs

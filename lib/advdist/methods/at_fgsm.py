@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from advdist.attacks import fgsm
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 
 
 @register("at_fgsm")
@@ -49,6 +49,6 @@ class ATFGSM(Method):
         lam = float(self.hp["adv_weight"])
         loss = (F.cross_entropy(logits, y) + lam * F.cross_entropy(logits_adv, y)) / (1.0 + lam)
         with torch.no_grad():
-            logs = {"train_acc": (logits.argmax(1) == y).float().mean().item(),
-                    "train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item()}
+            logs = {"train_acc": accuracy(logits, y),
+                    "train_adv_acc": accuracy(logits_adv, y)}
         return loss, logs

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from advdist.attacks import pgd
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 
 
 @register("at_pgd")
@@ -31,5 +31,5 @@ class ATPGD(Method):
         logits = model(x_adv)
         loss = F.cross_entropy(logits, y)
         with torch.no_grad():
-            acc = (logits.argmax(1) == y).float().mean().item()
+            acc = accuracy(logits, y)
         return loss, {"train_adv_acc": acc}

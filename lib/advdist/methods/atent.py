@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from advdist.attacks.core import frozen
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 from advdist.samplers.langevin import ema_weights, langevin_chain
 from advdist.threat import Norm
 
@@ -58,9 +58,9 @@ class _ATENT(Method):
             logits = model(xs[k])
             loss = loss + w[k] * F.cross_entropy(logits, y)
         with torch.no_grad(), frozen(model):   # clean accuracy for the curves of ATENT Fig. 3 (eval mode: BN untouched)
-            clean = (model(x).argmax(1) == y).float().mean().item()
+            clean = accuracy(model(x), y)
         with torch.no_grad():
-            acc = (logits.argmax(1) == y).float().mean().item()
+            acc = accuracy(logits, y)
             dist = self.norm.size(xs[-1] - x).mean().item()
         return loss, {"train_acc": clean, "train_adv_acc": acc, "train_dist": dist}
 

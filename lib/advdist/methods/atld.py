@@ -74,11 +74,12 @@ from torch import nn
 
 from advdist import data
 from advdist.attacks.core import check_eps, frozen, input_grad, project, random_start as _random_start
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
 from advdist.methods.feature_scattering import smooth_labels, soft_cross_entropy
 from advdist.models.discriminator import SIZES, LatentDiscriminator, build_discriminator
 from advdist.threat import Norm
+from advdist.run_files import read_torch  # one-line UnreadableRunFile instead of torch's traceback
+from advdist.runtime import accuracy
 
 DISC_INPUTS = ("features", "logits")
 INVARIANCES = ("adversarial", "logit_mse")
@@ -293,7 +294,7 @@ class ATLD(Method):
             scale = (g_ce.max() / g_mse.max()).detach() if float(g_mse.max()) != 0 else torch.zeros(())
             loss = ce + mse * scale / hp["mse_div"]
         with torch.no_grad():
-            logs = {"train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(), "d_loss": d_loss,
+            logs = {"train_adv_acc": accuracy(logits_adv, y), "d_loss": d_loss,
                     "d_nat": d_nat, "d_adv": d_adv}
         return loss, logs
 
@@ -327,8 +328,6 @@ def load_discriminator(run, model: nn.Module | None = None, device: str | torch.
         raise FileNotFoundError(f"no checkpoint with the discriminator in {run.path}")
     if model is None:
         model = run.load_model("cpu")
-    from advdist.store import read_torch  # one-line UnreadableRunFile instead of torch's traceback
-
     method = ATLD(run.config, model)
     state = read_torch(path, map_location="cpu", weights_only=False, keys=("method",))["method"]
     method.load_state_dict(state)

@@ -1,8 +1,8 @@
-"""The common shape of a training method."""
+"""The common shape of a training method, and the registry of methods by name (``advdist.methods`` re-exports it)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -36,3 +36,31 @@ class Method:
 
     def to(self, device: torch.device) -> "Method":
         return self
+
+
+_REGISTRY: dict[str, type[Method]] = {}
+
+
+def register(name: str) -> Callable[[type[Method]], type[Method]]:
+    """Class decorator adding a method to the registry under ``name``."""
+    def deco(cls: type[Method]) -> type[Method]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+    return deco
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Method]:
+    """The class registered as ``name`` (its ``defaults`` are the paper's hyper-parameters)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown method {name!r}; valid: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def build(name: str, cfg, model) -> Method:
+    """Instantiate method ``name`` for ``model`` with the run config ``cfg``."""
+    return get(name)(cfg, model)

@@ -28,8 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
 
 
 def local_entropy_grad(loss_fn: Callable[[dict[str, torch.Tensor]], torch.Tensor], params: dict[str, torch.Tensor],

@@ -33,8 +33,8 @@ import torch
 import torch.nn.functional as F
 
 from advdist.attacks.core import check_eps, frozen, input_grad, normalize_step, project, random_start as _random_start
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 
 LAYERS = ("logits", "features")
 
@@ -183,5 +183,5 @@ class FeatureScattering(Method):
         logits_adv = model(x_adv)
         loss = soft_cross_entropy(logits_adv, smooth_labels(y, logits_adv.shape[1], self.hp["label_smoothing"]))
         with torch.no_grad():
-            logs = {"train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item()}
+            logs = {"train_adv_acc": accuracy(logits_adv, y)}
         return loss, logs

@@ -28,11 +28,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advdist.methods import register
-from advdist.methods.adt_expam import (INPUT_GRADS, _betas, _choice, _number, attach_ascent, generator_inputs,
-                                       image_shape)
-from advdist.methods.base import Method
+from advdist.methods.adt_expam import INPUT_GRADS, attach_ascent, generator_inputs, image_shape
+from advdist.methods.base import Method, register
 from advdist.models.generators import ResnetGeneratorBody
+from advdist.runtime import accuracy
+from advdist.validate import option_betas, option_choice, option_number
 
 L2L_INPUTS = ("adt", "x_grad")
 
@@ -51,13 +51,13 @@ class L2L(Method):
         c, _, _ = image_shape(name, cfg)
         if cfg.eps <= 0:
             raise ValueError(f"{name} needs eps > 0 (δ = ε·tanh(g(x))), got {cfg.eps!r}")
-        _choice(name, "inputs", hp["inputs"], L2L_INPUTS)
-        _choice(name, "input_grad", hp["input_grad"], INPUT_GRADS)
-        _choice(name, "code_layout", hp["code_layout"], (False, True))
+        option_choice(name, "inputs", hp["inputs"], L2L_INPUTS)
+        option_choice(name, "input_grad", hp["input_grad"], INPUT_GRADS)
+        option_choice(name, "code_layout", hp["code_layout"], (False, True))
         self.channels = c
         self.generator = ResnetGeneratorBody(3 * c, c, width=hp["width"], code_layout=hp["code_layout"])
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=_number(name, "lr_g", hp["lr_g"], positive=True),
-                                      betas=_betas(name, "betas_g", hp["betas_g"]))
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
+                                      betas=option_betas(name, "betas_g", hp["betas_g"]))
 
     def inputs(self, model, x, y) -> torch.Tensor:
         """Generator inputs (B, 3C, H, W): [x, g¹, g²] or, with ``inputs="x_grad"``, [x, g¹, 0]."""
@@ -79,7 +79,7 @@ class L2L(Method):
         loss = F.cross_entropy(logits, y)
         attach_ascent(x_in, x_adv, None, [self.opt_g])
         with torch.no_grad():
-            logs = {"train_adv_acc": (logits.argmax(1) == y).float().mean().item(),
+            logs = {"train_adv_acc": accuracy(logits, y),
                     "delta_linf": ((x_in - x).abs().mean() / self.cfg.eps).item()}
         return loss, logs
 

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from advdist.attacks import pgd
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 
 
 def mart_loss(logits_nat: torch.Tensor, logits_adv: torch.Tensor, y: torch.Tensor, *, beta: float = 6.0,
@@ -57,7 +57,7 @@ class MART(Method):
         loss, terms = mart_loss(logits, logits_adv, y, beta=float(self.hp["beta"]),
                                 stabilizer=float(self.hp["stabilizer"]))
         with torch.no_grad():
-            logs = {"train_acc": (logits.argmax(1) == y).float().mean().item(),
-                    "train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(),
+            logs = {"train_acc": accuracy(logits, y),
+                    "train_adv_acc": accuracy(logits_adv, y),
                     "train_reg": terms["reg"].item()}
         return loss, logs

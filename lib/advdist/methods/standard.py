@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 
 
 @register("standard")
@@ -17,5 +17,5 @@ class Standard(Method):
         logits = model(x)
         loss = F.cross_entropy(logits, y)
         with torch.no_grad():
-            acc = (logits.argmax(1) == y).float().mean().item()
+            acc = accuracy(logits, y)
         return loss, {"train_acc": acc}

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 
 from advdist.attacks.core import check_eps, frozen, input_grad, normalize_step, project
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
+from advdist.runtime import accuracy
 
 
 def kl_div(logits_nat: torch.Tensor, logits_adv: torch.Tensor, reduction: str = "batchmean") -> torch.Tensor:
@@ -95,7 +95,7 @@ def trades_objective(logits: torch.Tensor, logits_adv: torch.Tensor, y: torch.Te
     ce = F.cross_entropy(logits, y)
     kl = kl_div(logits, logits_adv, reduction="batchmean")
     with torch.no_grad():
-        logs = {"train_acc": (logits.argmax(1) == y).float().mean().item(),
-                "train_adv_acc": (logits_adv.argmax(1) == y).float().mean().item(),
+        logs = {"train_acc": accuracy(logits, y),
+                "train_adv_acc": accuracy(logits_adv, y),
                 "train_kl": kl.item()}
     return ce + beta * kl, logs

@@ -21,8 +21,7 @@ from __future__ import annotations
 import torch
 
 from advdist.attacks.core import check_eps, frozen, input_grad, normalize_step, project
-from advdist.methods import register
-from advdist.methods.base import Method
+from advdist.methods.base import Method, register
 from advdist.methods.trades import kl_div, trades_objective
 
 

@@ -61,6 +61,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advdist.attacks.core import check_eps, check_inputs, check_positive, frozen
+from advdist.runtime import correct
 from advdist.samplers.tanh_gaussian import TanhGaussian
 
 LOSSES = ("ce", "trades")
@@ -363,4 +364,4 @@ def explicit_robust(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: 
     x_adv = explicit_attack(model, x, y, eps=eps, steps=steps, k=k, n_samples=n_samples, batch_size=batch_size,
                             **fit_kwargs)
     with frozen(model), torch.no_grad():
-        return model(x_adv).argmax(1) == y
+        return correct(model(x_adv), y)

@@ -48,6 +48,8 @@ from torch import nn
 
 from advdist.attacks.core import check_eps, frozen, input_grad
 from advdist.threat import Norm, ThreatModel
+from advdist.attacks.settings import register_attack
+from advdist.validate import choice
 
 INITS = ("normal", "corner", "sphere", "none")
 PROJECTIONS = ("last", "every", "never")
@@ -55,9 +57,6 @@ DIRECTIONS = ("steepest", "raw")
 PULLS = ("paper", "code")
 
 
-def _choice(name: str, value: str, valid) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown {name} {value!r}; valid: {', '.join(valid)}")
 
 
 def ema_weights(steps: int, alpha: float = 0.9) -> torch.Tensor:
@@ -100,12 +99,12 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
     ``clamp`` and ``model_mode``.
     """
     norm = Norm.parse(norm)
-    _choice("init", init, INITS)
-    _choice("direction", direction, DIRECTIONS)
-    _choice("pull", pull, PULLS)
-    _choice("model_mode", model_mode, ("eval", "train"))
+    choice("init", init, INITS)
+    choice("direction", direction, DIRECTIONS)
+    choice("pull", pull, PULLS)
+    choice("model_mode", model_mode, ("eval", "train"))
     projection = projection or ("last" if norm is Norm.LINF else "never")
-    _choice("projection", projection, PROJECTIONS)
+    choice("projection", projection, PROJECTIONS)
     if norm is Norm.LINF and clamp == (0.0, 1.0):
         check_eps(radius, norm)
     # the ball of the projection onto the radius ball around x (clip for ℓ∞, radial rescale for ℓ2), then clamp
@@ -121,8 +120,7 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
         xp = xp.clamp(*lo_hi)
     sd = math.sqrt(2.0 * step_size) * noise
     out = []
-    was_training = model.training
-    with frozen(model) as net:
+    with frozen(model) as net:  # eval mode (each module's mode restored afterwards), parameters frozen
         if model_mode == "train":  # BN on batch statistics; the plain module (a view is traced in eval mode)
             model.train()
             net = model
@@ -143,10 +141,10 @@ def langevin_chain(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, norm: 
             elif lo_hi is not None:
                 xp = xp.clamp(*lo_hi)
             out.append(xp.detach())
-    model.train(was_training)
     return out
 
 
+@register_attack  # the "ATENT-20" setting of advdist.attacks.settings
 def langevin_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float = 0.003,
                     steps: int = 20, norm: str = "linf", noise: float = 1e-3, gamma: float = 0.0,
                     projection: str = "last", init: str = "normal", direction: str = "steepest",

@@ -37,14 +37,11 @@ import torch.nn.functional as F
 from torch.distributions import Distribution, constraints
 from torch.distributions.utils import broadcast_all
 
+from advdist.validate import choice
+
 FORMS = ("paper", "code")
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _LOG2 = math.log(2.0)
-
-
-def _check_form(form: str) -> None:
-    if form not in FORMS:
-        raise ValueError(f"unknown entropy form {form!r}; valid: {', '.join(FORMS)}")
 
 
 def max_entropy(eps: float) -> tuple[float, float]:
@@ -154,7 +151,7 @@ class TanhGaussian(Distribution):
         ``form="paper"``: Eq. (11) with every constant, stable for any u = μ + σr. ``form="code"``: the official
         code's ``r²/2 + log(σ + 1e-8) + log(1 − tanh²u + 1e-8)`` (constants dropped). Differentiable in μ, σ.
         """
-        _check_form(form)
+        choice("entropy form", form, FORMS)
         u = self.loc + self.scale * r
         if form == "paper":
             return (0.5 * r ** 2 + _HALF_LOG_2PI + torch.log(self.scale) + log_one_minus_tanh_sq(u)
