@@ -137,7 +137,7 @@ def test_official_style_fit_is_the_official_loop_and_differs_from_the_literal_re
     from advdist.samplers import fit_explicit
 
     x, y = _fake_test_set(16)
-    model = bench._fitted_smallcnn(x, y, steps=5)
+    model = bench.fitted_smallcnn(x, y, steps=5)
     kw = dict(eps=0.1, steps=3, k=2)
 
     def run(fn, **extra):
@@ -150,12 +150,12 @@ def test_official_style_fit_is_the_official_loop_and_differs_from_the_literal_re
     assert float((mu_loss_only != 0).float().mean()) > 0.5  # the CE gradient moves μ: the model is not degenerate
     assert all(p.grad is None for p in model.parameters())  # the baseline clears what its backward filled
     ours = run(fit_explicit)
-    assert bench._fit_diff(ours, run(fit_explicit, entropy="mean", cumulative_grad=True))[0] == 0.0  # the defaults
-    assert bench._fit_diff(ref, ours)[1] == 0.0 and bench._fit_diff(ref, ours)[0] < 1e-4
-    assert bench._fit_diff(ref, run(fit_explicit, sample_batch=None))[1] == 0.0
-    assert bench._fit_diff(ref, run(fit_explicit, cumulative_grad=False))[1] > 0.01
-    assert bench._fit_diff(ref, run(bench.official_style_fit, cumulative_grad=False))[1] > 0.01
-    assert bench._fit_diff(ref, run(fit_explicit, entropy="sum"))[1] > 0.01
+    assert bench.fit_diff(ours, run(fit_explicit, entropy="mean", cumulative_grad=True))[0] == 0.0  # the defaults
+    assert bench.fit_diff(ref, ours)[1] == 0.0 and bench.fit_diff(ref, ours)[0] < 1e-4
+    assert bench.fit_diff(ref, run(fit_explicit, sample_batch=None))[1] == 0.0
+    assert bench.fit_diff(ref, run(fit_explicit, cumulative_grad=False))[1] > 0.01
+    assert bench.fit_diff(ref, run(bench.official_style_fit, cumulative_grad=False))[1] > 0.01
+    assert bench.fit_diff(ref, run(fit_explicit, entropy="sum"))[1] > 0.01
 
 
 def test_bench_only_selects_entries(tmp_path):
@@ -227,7 +227,7 @@ def test_sample_batch_auto_chunks_whole_samples_and_keeps_results():
     assert resolve_sample_batch("auto", 128, 5, "cuda") is None
     assert resolve_sample_batch(7, 128, 5, "cpu") == 7 and resolve_sample_batch(None, 128, 5, "cpu") is None
     x, y = _fake_test_set(48)
-    model = bench._fitted_smallcnn(x, y, steps=5)
+    model = bench.fitted_smallcnn(x, y, steps=5)
     fits = []
     for sb in ("auto", None, 48):
         torch.manual_seed(2)
@@ -237,7 +237,7 @@ def test_sample_batch_auto_chunks_whole_samples_and_keeps_results():
     # AVX-512), which may flip the sign step of a near-zero gradient coordinate (betas (0, 0)); a wrong chunking
     # (rows of one sample split across examples, a sample dropped) moves most coordinates
     for other in fits[1:]:
-        _, frac_diff, frac_flips = bench._fit_diff(fits[0], other)
+        _, frac_diff, frac_flips = bench.fit_diff(fits[0], other)
         assert frac_diff < 0.01 and frac_flips < 0.01, (frac_diff, frac_flips)
 
 

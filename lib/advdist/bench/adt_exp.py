@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import torch
 
-from advdist.bench.core import Context, _accuracy, _cpu_bf16, _result, entry, interleaved, median
+from advdist.bench.core import Context, accuracy, cpu_bf16, result, entry, interleaved, median
+from advdist.attacks.core import fast_input_grad
+from advdist.models import build
+from advdist.samplers import fit_explicit
+from advdist import config, data, store
+from advdist.attacks import frozen, settings
+from advdist.experiments import eval_subset
 
 
 def official_style_fit(model, x, y, *, eps: float, steps: int = 7, k: int = 5, lr: float = 0.3,
@@ -54,7 +60,7 @@ def official_style_fit(model, x, y, *, eps: float, steps: int = 7, k: int = 5, l
     return mean.detach(), F.softplus(var).detach()
 
 
-def _fit_diff(a, b, tol: float = 1e-4) -> tuple[float, float, float]:
+def fit_diff(a, b, tol: float = 1e-4) -> tuple[float, float, float]:
     """(max |Δ|, fraction of coordinates differing by > tol over μ and σ, fraction of μ coordinates that took at
     least one different Adam sign step: |Δμ| ≥ lr = 0.3 less rounding) of two fits ``(μ, σ)``."""
     d = torch.cat([(a[0] - b[0]).abs().flatten(), (a[1] - b[1]).abs().flatten()])
@@ -65,14 +71,11 @@ def _fit_diff(a, b, tol: float = 1e-4) -> tuple[float, float, float]:
 @entry
 def adt_exp_inner_vs_official(ctx: Context) -> dict:
     """ADT_EXP's inner maximisation (T = 7 Adam steps, k = 5 samples): ours vs the official-style loop."""
-    from advdist.attacks.core import fast_input_grad
-    from advdist.models import build
-    from advdist.samplers import fit_explicit
 
     n, steps, k = (16, 2, 2) if ctx.quick else (128, 7, 5)
     eps = 0.1
     x, y = ctx.subset(n)
-    model = _fitted_smallcnn(x, y, steps=5 if ctx.quick else 30)
+    model = fitted_smallcnn(x, y, steps=5 if ctx.quick else 30)
     with torch.enable_grad():  # the inputs' CE gradient: non-zero, or μ would move by the entropy term only
         xg = x.clone().requires_grad_(True)
         (gx,) = torch.autograd.grad(torch.nn.functional.cross_entropy(model(xg), y), xg)
@@ -101,7 +104,7 @@ def adt_exp_inner_vs_official(ctx: Context) -> dict:
     repeats = ctx.repeats if ctx.quick else max(ctx.repeats, 5)  # the reference's time varies by up to 20% run to run
     times, out = interleaved(fns, repeats)
     s = {key: median(v) for key, v in times.items()}
-    diffs = {key: _fit_diff(out["reference"], out[key]) for key in fns if key != "reference"}
+    diffs = {key: fit_diff(out["reference"], out[key]) for key in fns if key != "reference"}
     ratios = {key: round(s["reference"] / s[key], 3) for key in fns if key != "reference"}
     agree = "; ".join(f"{key}: max |Δ(μ, σ)| = {d[0]:.1e} ({d[1]:.2%} of coordinates > 1e-4, {d[2]:.2%} of μ "
                       f"took another sign step)" for key, d in diffs.items())
@@ -117,12 +120,12 @@ def adt_exp_inner_vs_official(ctx: Context) -> dict:
              f"conv_transpose2d input gradients, in-place ReLUs) + channels_last; the default fp32 call "
              f"(NCHW, no view) is 'ours'. Ratios vs reference: "
              + ", ".join(f"{key} {v:.2f}x" for key, v in ratios.items())
-             + f". bf16 = torch.autocast('cpu', bfloat16) (CPU bf16 support: {_cpu_bf16()}); with betas (0, 0) "
+             + f". bf16 = torch.autocast('cpu', bfloat16) (CPU bf16 support: {cpu_bf16()}); with betas (0, 0) "
              f"Adam steps are sign steps, so a bf16 gradient of flipped sign moves mu by 2*0.3. Medians of "
              f"{repeats} interleaved runs after a warm-up (reference {min(times['reference']):.3f}-"
              f"{max(times['reference']):.3f} s)")
     best = "ours_fast_grad_channels_last"
-    return _result(model, "ADT_EXP inner maximisation (T steps x k samples)", "official-style loop (loss.backward)",
+    return result(model, "ADT_EXP inner maximisation (T steps x k samples)", "official-style loop (loss.backward)",
                    "samplers.fit_explicit (fp32, fast_input_grad + channels_last)", s["reference"], s[best], agree,
                    notes, variants_s={key: round(v, 4) for key, v in s.items()}, ratios=ratios,
                    reference_s_all=[round(v, 4) for v in times["reference"]],
@@ -132,12 +135,11 @@ def adt_exp_inner_vs_official(ctx: Context) -> dict:
                    n=n, steps=steps, k=k, repeats=repeats)
 
 
-def _fitted_smallcnn(x, y, steps: int) -> torch.nn.Module:
+def fitted_smallcnn(x, y, steps: int) -> torch.nn.Module:
     """TRADES SmallCNN (seed 0) after ``steps`` full-batch Adam steps on (x, y), in eval mode: a model with
     informative input gradients for the ADT_EXP comparison (the cost of a pass does not depend on the weights)."""
     import torch.nn.functional as F
 
-    from advdist.models import build
 
     torch.manual_seed(0)
     model = build("smallcnn")
@@ -157,9 +159,6 @@ def adt_exp_bf16_training(ctx: Context) -> dict:
     The acceptance of the bf16 path is the trained model's robustness, not bit equality: both mini models come
     from the run store (``amp`` is part of the config, so they are two runs) and are attacked by the same PGD-20.
     """
-    from advdist import config, data, store
-    from advdist.attacks import frozen, settings
-    from advdist.experiments import eval_subset
 
     scale, over, n = ("smoke", dict(epochs=2), 100) if ctx.quick else ("mini", {}, 1000)
     cfgs = {amp: config.resolve(scale, "adt-cifar10", method="adt_exp", amp=True if amp == "bf16" else None, **over)
@@ -174,8 +173,8 @@ def adt_exp_bf16_training(ctx: Context) -> dict:
         torch.manual_seed(0)
         x_adv = spec(model, x, y)
         with frozen(model), torch.no_grad():
-            acc[k] = _accuracy(model, x_adv, y)
-            nat[k] = _accuracy(model, x, y)
+            acc[k] = accuracy(model, x_adv, y)
+            nat[k] = accuracy(model, x, y)
     secs = {k: float(run.meta.get("train_time_s", float("nan"))) for k, (_, run) in got.items()}
     gap = abs(acc["bf16"] - acc["fp32"])
     agree = (f"PGD-20 accuracy bf16 {acc['bf16']:.4f} vs fp32 {acc['fp32']:.4f} (|diff| {100 * gap:.2f} pp, goal <= 1 pp); "
@@ -184,8 +183,8 @@ def adt_exp_bf16_training(ctx: Context) -> dict:
              f"trained once each through the run store (train_time_s from the runs' meta.json: the runs may have "
              f"been trained earlier, on another load), bf16 = the training loop's torch.autocast(bfloat16) "
              f"(cfg.amp) around the method's loss, inner loop included; PGD-20 ({spec.kwargs}) on {len(y)} "
-             f"stratified test images, same seed. CPU bf16 support: {_cpu_bf16()}")
-    return _result(got["fp32"][0], "ADT_EXP training: bf16 autocast vs fp32", "fp32 training", "bf16 autocast training",
+             f"stratified test images, same seed. CPU bf16 support: {cpu_bf16()}")
+    return result(got["fp32"][0], "ADT_EXP training: bf16 autocast vs fp32", "fp32 training", "bf16 autocast training",
                    secs["fp32"], secs["bf16"], agree, notes, pgd20_acc=acc, clean_acc=nat, pp_gap=round(100 * gap, 3),
                    n=len(y), amp={k: c.amp for k, c in cfgs.items()},
                    runs={k: run.path.name for k, (_, run) in got.items()})

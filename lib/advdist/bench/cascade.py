@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from advdist.bench.core import ROBUST_OVERRIDES, Context, _result, _timed, entry, interleaved, median
+from advdist.bench.core import ROBUST_OVERRIDES, Context, result, timed, entry, interleaved, median
+from advdist.attacks import settings
+from advdist.evaluate import robustness_matrix
 
 #: the ADT Table 1 columns, in the paper's order (also the cascade order)
 TABLE1_ATTACKS = ("FGSM", "PGD-20", "PGD-100", "MIM", "C&W", "FeaAttack")
@@ -15,7 +17,7 @@ SIZES = (1000, 500, 250, 100)
 FULL_BUDGET_S = 600.0
 
 
-class _Timed:
+class Timed:
     """An attack setting that adds its own run time to ``clock[name]`` (what ``robustness_matrix`` needs of it)."""
 
     def __init__(self, spec, clock: dict[str, float]):
@@ -30,7 +32,7 @@ class _Timed:
             self.clock[self.name] = self.clock.get(self.name, 0.0) + time.perf_counter() - t0
 
 
-def _grad_evals(spec) -> int:
+def grad_evals(spec) -> int:
     """Forward(+backward) passes per image of an attack setting (its cost in units of one PGD step)."""
     kw = spec.kwargs
     if spec.fn == "fgsm":
@@ -43,8 +45,6 @@ def _grad_evals(spec) -> int:
 @entry
 def cascade_vs_pgd20(ctx: Context) -> dict:
     """ADT Table 1's attack list in cascade mode vs PGD-20 alone and vs the full (non-cascade) list."""
-    from advdist.attacks import settings
-    from advdist.evaluate import robustness_matrix
 
     model = ctx.robust_model().eval()
     specs = [settings.get(a, scale=ctx.scale, paper="adt", dataset=ctx.settings_dataset) for a in TABLE1_ATTACKS]
@@ -62,7 +62,7 @@ def cascade_vs_pgd20(ctx: Context) -> dict:
     else:  # 1000 images unless the full run is estimated (from a timed PGD-20 run) to exceed FULL_BUDGET_S
         data = ctx.subset(1000)
         t_pgd, _ = interleaved({"pgd20": lambda: run(data, [specs[1]], False)}, 2)  # warm-up, then 2 timed runs
-        est_per_image = median(t_pgd["pgd20"]) / 1000 * sum(map(_grad_evals, specs)) / _grad_evals(specs[1])
+        est_per_image = median(t_pgd["pgd20"]) / 1000 * sum(map(grad_evals, specs)) / grad_evals(specs[1])
         n = next((m for m in SIZES if est_per_image * m <= FULL_BUDGET_S), SIZES[-1])
         if n < 1000:
             size_note = (f"; {n} images instead of 1000: the full run on 1000 was estimated at "
@@ -75,10 +75,10 @@ def cascade_vs_pgd20(ctx: Context) -> dict:
         return run(data, [specs[1]], False)
 
     def cascade():
-        return run(data, [_Timed(s, clocks["cascade"]) for s in specs], True)
+        return run(data, [Timed(s, clocks["cascade"]) for s in specs], True)
 
     def full():
-        return run(data, [_Timed(s, clocks["full"]) for s in specs], False)
+        return run(data, [Timed(s, clocks["full"]) for s in specs], False)
 
     # PGD-20 is cheap: warm it up and time it around each long run; the long runs are timed once each
     # (on the real sizes they take minutes, so a warm-up would not change them)
@@ -86,8 +86,8 @@ def cascade_vs_pgd20(ctx: Context) -> dict:
     res: dict[str, Any] = {}
     long_times: dict[str, float] = {}
     for name, fn in (("cascade", cascade), ("full", full)):
-        long_times[name], res[name] = _timed(fn)
-        pgd_s, res["pgd20"] = _timed(pgd20)
+        long_times[name], res[name] = timed(fn)
+        pgd_s, res["pgd20"] = timed(pgd20)
         pgd_times["pgd20"].append(pgd_s)
     p_s, c_s, f_s = median(pgd_times["pgd20"]), long_times["cascade"], long_times["full"]
     rc, rf = res["cascade"], res["full"]
@@ -99,10 +99,10 @@ def cascade_vs_pgd20(ctx: Context) -> dict:
     # no cascade (any order, any early stopping) costs less than every attack's full budget on the examples that
     # end up robust, since each must withstand every attack: the floor of cascade/PGD-20 for this list and model
     n_rob = int(rc.robust.sum())
-    floor = sum(_grad_evals(s) for s in specs) * n_rob / (_grad_evals(specs[1]) * n)
+    floor = sum(grad_evals(s) for s in specs) * n_rob / (grad_evals(specs[1]) * n)
     per_c = ", ".join(f"{k} {v:.1f}s" for k, v in clocks["cascade"].items())
     per_f = ", ".join(f"{k} {v:.1f}s" for k, v in clocks["full"].items())
-    costs = ", ".join(f"{s.name} {_grad_evals(s)}" for s in specs)
+    costs = ", ".join(f"{s.name} {grad_evals(s)}" for s in specs)
     notes = (f"at_pgd mini model trained with {ROBUST_OVERRIDES} (cut down to keep the benchmark to minutes); "
              f"{n} stratified test images{size_note}; attacks {list(TABLE1_ATTACKS)} at {ctx.scale} scale in that "
              f"order, FeaAttack target pool = the same images; forward/backward passes per image: {costs}. "
@@ -110,7 +110,7 @@ def cascade_vs_pgd20(ctx: Context) -> dict:
              f"each withstand every attack's full budget), full/cascade = {f_s / c_s:.2f}x; PGD-20 median "
              f"of {len(pgd_times['pgd20'])} runs, cascade and full one run each. Attack seconds, cascade: {per_c}; "
              f"full: {per_f}")
-    return _result(model, "ADT Table 1 attack list: cascade vs PGD-20 alone", "PGD-20 alone (robustness_matrix)",
+    return result(model, "ADT Table 1 attack list: cascade vs PGD-20 alone", "PGD-20 alone (robustness_matrix)",
                    "cascade of the 6 Table 1 attacks", p_s, c_s, agree, notes,
                    full_s=round(f_s, 4), ratio_full_vs_cascade=round(f_s / c_s, 3),
                    cascade_over_pgd20=round(c_s / p_s, 3), floor_cascade_over_pgd20=round(floor, 3),

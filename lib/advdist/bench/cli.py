@@ -10,7 +10,14 @@ from pathlib import Path
 import torch
 
 from advdist import paths
+# the entries register themselves in core.ENTRIES when imported, in this order (= advdist.bench.FAMILIES)
+from advdist.bench import pgd, cascade, feaattack, adt_exp, hessian, throughput  # noqa: F401, I001
 from advdist.bench.core import ENTRIES, Context, build_context, machine_info, select, write_json
+
+
+#: the command line's one-line description (the package docstring's first line)
+DESCRIPTION = ("``make bench``: timed comparisons of the attack engine against a baseline run in the same "
+               "process.")
 
 
 def table(results: list[dict]) -> str:
@@ -24,9 +31,7 @@ def table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None, context: Context | None = None) -> dict:
-    import advdist.bench
-
-    p = argparse.ArgumentParser(prog="python -m advdist.bench", description=advdist.bench.__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m advdist.bench", description=DESCRIPTION)
     p.add_argument("--only", action="append", metavar="SUBSTRING",
                    help="run only the entries whose name contains SUBSTRING (repeatable)")
     p.add_argument("--quick", action="store_true", help="tiny sizes (for the tests); the numbers mean nothing")

@@ -13,10 +13,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from types import SimpleNamespace
+from advdist.experiments import eval_subset
+from advdist import config, store
+from advdist import data
 
 #: the at_pgd mini model used by the robust-model entries: cut down so that training it takes minutes
 ROBUST_OVERRIDES = dict(n_train=10000, epochs=3)
-#: the fields of every entry's record (``_result``); entries add their own after them
+#: the fields of every entry's record (``result``); entries add their own after them
 FIELDS = ("what", "baseline", "ours", "baseline_s", "ours_s", "ratio", "device", "agree", "notes")
 
 
@@ -40,19 +44,17 @@ class Context:
         return self._cache[key]
 
     def standard_model(self) -> torch.nn.Module:
-        return self._get("standard", self.load_standard or _load_standard)
+        return self._get("standard", self.load_standard or load_standard)
 
     def robust_model(self) -> torch.nn.Module:
-        return self._get("robust", self.load_robust or _load_robust)
+        return self._get("robust", self.load_robust or load_robust)
 
     def test_set(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._get("test", self.load_test or _load_test)
+        return self._get("test", self.load_test or load_test)
 
     def subset(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Stratified, deterministic ``n`` test examples (``experiments.eval_subset``)."""
-        from types import SimpleNamespace
 
-        from advdist.experiments import eval_subset
 
         x, y = self.test_set()
         return eval_subset(SimpleNamespace(x_test=x, y_test=y), "mini", n)
@@ -69,22 +71,20 @@ class Context:
 
 def _stored_mini_model(**overrides) -> torch.nn.Module:
     """The run store's mini ``adt-cifar10`` model with ``overrides`` (trained on the CPU if not stored), eval mode."""
-    from advdist import config, store
 
     cfg = config.resolve("mini", "adt-cifar10", **overrides)
     return store.get_or_train(cfg, device="cpu", progress=True)[0].eval()
 
 
-def _load_standard() -> torch.nn.Module:
+def load_standard() -> torch.nn.Module:
     return _stored_mini_model()
 
 
-def _load_robust() -> torch.nn.Module:
+def load_robust() -> torch.nn.Module:
     return _stored_mini_model(method="at_pgd", **ROBUST_OVERRIDES)
 
 
-def _load_test() -> tuple[torch.Tensor, torch.Tensor]:
-    from advdist import data
+def load_test() -> tuple[torch.Tensor, torch.Tensor]:
 
     splits = data.load("fashion_mnist")
     return splits.x_test, splits.y_test
@@ -115,7 +115,7 @@ def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: bool = 
     return times, first
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     """(seconds, result) of one call of ``fn``."""
     t0 = time.perf_counter()
     out = fn()
@@ -126,14 +126,14 @@ def median(ts: list[float]) -> float:
     return float(statistics.median(ts))
 
 
-def _accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """Fraction of ``x`` that ``model`` classifies as ``y`` (call it under ``torch.no_grad``)."""
     return float((model(x).argmax(1) == y).float().mean())
 
 
 # ---- an entry's record -------------------------------------------------------------------------------------------
 
-def _result(model, what, baseline, ours, baseline_s, ours_s, agree, notes, **extra) -> dict:
+def result(model, what, baseline, ours, baseline_s, ours_s, agree, notes, **extra) -> dict:
     """One entry's record; ``model`` (or a ``torch.device``) gives the device field."""
     dev = model if isinstance(model, torch.device) else next(model.parameters()).device
     out = {"what": what, "baseline": baseline, "ours": ours, "baseline_s": round(baseline_s, 6),
@@ -180,7 +180,7 @@ def machine_info() -> dict:
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
 
 
-def _cpu_bf16() -> str:
+def cpu_bf16() -> str:
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:

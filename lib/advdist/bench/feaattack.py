@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import torch
 
-from advdist.bench.core import ROBUST_OVERRIDES, Context, _result, entry, interleaved, median
+from advdist.bench.core import ROBUST_OVERRIDES, Context, result, entry, interleaved, median
+from advdist.attacks import draw_targets, feature_attack, settings
 
 
 @entry
 def feaattack_batched_vs_loop(ctx: Context) -> dict:
     """FeaAttack, all K targets of an image in one batch vs one target at a time (same targets)."""
-    from advdist.attacks import draw_targets, feature_attack, settings
 
     model = ctx.robust_model().eval()
     n, k = (8, 4) if ctx.quick else (64, 20)
@@ -53,7 +53,7 @@ def feaattack_batched_vs_loop(ctx: Context) -> dict:
              f"{n * k} rows in chunks of 512 (chunks of 128: {b128_s:.3f} s, {l_s / b128_s:.2f}x the loop); "
              f"loop = {k} calls of {n} rows or fewer; both stop images once broken. Medians of {ctx.repeats} "
              f"interleaved runs after a warm-up")
-    return _result(model, f"FeaAttack {k} targets: one batch vs one target at a time", "loop over targets",
+    return result(model, f"FeaAttack {k} targets: one batch vs one target at a time", "loop over targets",
                    "feature_attack (all targets batched)", l_s, b_s, agree, notes,
                    broken_batched=float(b_mask.float().mean()), broken_loop=float(l_mask.float().mean()),
                    broken_differ=int((b_mask != l_mask).sum()), broken_differ_no_random_start=int((det_b != det_l).sum()),

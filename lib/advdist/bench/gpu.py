@@ -35,6 +35,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 from advdist.bench.core import write_json
+from advdist import config, data, methods, train
 
 #: dense bf16 tensor-core rates (TFLOP/s, no sparsity) from NVIDIA's datasheets, matched on the device name
 DATASHEET_BF16_TFLOPS = (
@@ -92,7 +93,6 @@ def _reproducible(on: bool):
 def make_step(method_name: str, batch: int, variant: str, *, setting: str = "adt-cifar10", seed: int = 0,
               device: str = "cuda", scale: str = "paper"):
     """(step(), model, cfg): one training step of ``method_name`` at paper scale on a fixed synthetic batch."""
-    from advdist import config, data, methods, train
 
     cfg = config.resolve(scale, setting, method=method_name, batch_size=batch, seed=seed,
                          amp=True if variant.startswith("bf16") else None)

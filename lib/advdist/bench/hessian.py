@@ -3,22 +3,22 @@ against the official script's full Hessian + ``eigvalsh``, with their agreement.
 
 from __future__ import annotations
 
-from advdist.bench.core import Context, _result, _timed, entry, interleaved, median
+from advdist.bench.core import Context, result, timed, entry, interleaved, median
+import copy
+from advdist.analysis.hessian import CODE_BATCH, full_hessian_eigvalsh, top_eigenvalues
 
 
 @entry
 def hessian_top_eig_vs_full(ctx: Context) -> dict:
     """Input-Hessian top eigenvalue: batched HVP Lanczos vs full Hessian + eigvalsh (``cal_hessian.py``'s method)."""
-    import copy
 
-    from advdist.analysis.hessian import CODE_BATCH, full_hessian_eigvalsh, top_eigenvalues
 
     model = ctx.standard_model().eval()
     n, n_full, n64 = (16, 2, 2) if ctx.quick else (1000, CODE_BATCH, 4)
     x, y = ctx.subset(n)
     xf, yf = x[:n_full], y[:n_full]
     # the official method on one of its batches (100 images: d backward passes over the whole batch), timed once
-    full_s, ref = _timed(lambda: full_hessian_eigvalsh(model, xf, yf, batch_size=n_full)[:, -1])
+    full_s, ref = timed(lambda: full_hessian_eigvalsh(model, xf, yf, batch_size=n_full)[:, -1])
     times, _ = interleaved({"ours": lambda: top_eigenvalues(model, x, y)}, max(1, ctx.repeats - 1))
     ev, info = top_eigenvalues(model, x, y, return_info=True)
     t_ours = median(times["ours"])
@@ -39,7 +39,7 @@ def hessian_top_eig_vs_full(ctx: Context) -> dict:
              f"images ({baseline_s:.0f} s); ours: top_eigenvalues (batched HVP Lanczos, tol 1e-5, batch 128) on all "
              f"{n} ({t_ours:.2f} s, {t_ours / n * 1e3:.1f} ms/image; median of {max(1, ctx.repeats - 1)} runs after a "
              f"warm-up), mean {float(info['iterations'].float().mean()):.1f} Lanczos steps per image")
-    return _result(model, f"input-Hessian top eigenvalue, {n} images", "full Hessian + eigvalsh (extrapolated)",
+    return result(model, f"input-Hessian top eigenvalue, {n} images", "full Hessian + eigvalsh (extrapolated)",
                    "analysis.hessian.top_eigenvalues", baseline_s, t_ours, agree, notes,
                    max_rel_err=float(rel32.max()), median_rel_err=float(rel32.median()),
                    frac_within_1e3=float((rel32 <= 1e-3).float().mean()),

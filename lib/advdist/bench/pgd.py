@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from advdist.bench.core import Context, _accuracy, _result, entry, interleaved, median
+from advdist.bench.core import Context, accuracy, result, entry, interleaved, median
+from advdist.attacks import frozen, pgd
 
 
 @entry
@@ -13,7 +14,6 @@ def pgd20_vs_foolbox(ctx: Context) -> dict:
     """PGD-20 ℓ∞ from x (no random start), last iterate, against foolbox 3 ``LinfPGD`` with the same settings."""
     import foolbox as fb
 
-    from advdist.attacks import frozen, pgd
 
     model = ctx.standard_model().eval()
     n, steps = (32, 5) if ctx.quick else (256, 20)
@@ -42,8 +42,8 @@ def pgd20_vs_foolbox(ctx: Context) -> dict:
     max_diff = float(diff.max())
     n_px_diff = int((diff > 1e-6).sum())
     with torch.no_grad():
-        acc_ref = _accuracy(model, ref, y)
-        acc_ours = _accuracy(model, mine, y)
+        acc_ref = accuracy(model, ref, y)
+        acc_ours = accuracy(model, mine, y)
     at_boundary = float(((mine - x).abs().flatten(1).amax(1) > eps * 0.99).float().mean())
     fb_s, ours_s, fbf_s = median(times["foolbox"]), median(times["ours"]), median(times["foolbox_frozen"])
     agree = (f"max |x_ours - x_foolbox| = {max_diff:.2e} ({n_px_diff} of {diff.numel()} pixels differ by > 1e-6); "
@@ -55,6 +55,6 @@ def pgd20_vs_foolbox(ctx: Context) -> dict:
              f"weights frozen (requires_grad=False) foolbox took {fbf_s:.3f} s: plain/frozen foolbox = "
              f"{fb_s / fbf_s if fbf_s else float('nan'):.2f}x, frozen foolbox/ours = "
              f"{fbf_s / ours_s if ours_s else float('nan'):.2f}x")
-    return _result(model, "PGD-20 linf, last iterate, from x", f"foolbox {fb.__version__} LinfPGD", "advdist.attacks.pgd",
+    return result(model, "PGD-20 linf, last iterate, from x", f"foolbox {fb.__version__} LinfPGD", "advdist.attacks.pgd",
                    fb_s, ours_s, agree, notes, max_abs_diff=max_diff, at_boundary=at_boundary, foolbox_frozen_s=round(fbf_s, 4),
                    n=n, steps=steps, repeats=ctx.repeats)

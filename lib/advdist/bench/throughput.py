@@ -8,13 +8,15 @@ from typing import Callable
 
 import torch
 
-from advdist.bench.core import Context, _result, entry
+from advdist.bench.core import Context, result, entry
+from advdist import config, methods, train
+from advdist import data
+from advdist import methods
 
 
-def _method_setup(name: str, scale: str, seed: int = 0, batch_size: int | None = None):
+def method_setup(name: str, scale: str, seed: int = 0, batch_size: int | None = None):
     """(cfg, model, method) of ``name`` at ``scale`` in the first paper setting it accepts (``adt-cifar10`` first;
     e.g. an ℓ2-only method takes an ℓ2 setting)."""
-    from advdist import config, methods, train
 
     err = None
     for setting in ("adt-cifar10", *config.SETTINGS):
@@ -37,9 +39,8 @@ def method_throughput(name: str, *, scale: str = "mini", batches: int = 3, batch
     Returns (seconds, images). The batches are uniform noise in [0, 1] with random labels; the cost of a step
     does not depend on the data (except through early stopping, which no training method uses).
     """
-    from advdist import data
 
-    cfg, model, method = _method_setup(name, scale, seed, batch_size)
+    cfg, model, method = method_setup(name, scale, seed, batch_size)
     info = data.info(cfg.dataset)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     g = torch.Generator().manual_seed(seed)
@@ -60,19 +61,19 @@ def method_throughput(name: str, *, scale: str = "mini", batches: int = 3, batch
     return time.perf_counter() - t0, batches * cfg.batch_size
 
 
-def _throughput_entry(name: str) -> Callable[[Context], dict]:
+def throughput_entry(name: str) -> Callable[[Context], dict]:
     def run(ctx: Context) -> dict:
         scale, batches, bs = ("smoke", 1, 16) if ctx.quick else ("mini", 5, None)
         base_s, images = method_throughput("standard", scale=scale, batches=batches, batch_size=bs)
         s, _ = method_throughput(name, scale=scale, batches=batches, batch_size=bs)
-        cfg = _method_setup(name, scale)[0]
+        cfg = method_setup(name, scale)[0]
         epoch_images = cfg.n_train or 60000
         ips = images / s
         notes = (f"{scale} scale, setting {cfg.setting} ({cfg.dataset} shape, {cfg.model}, {cfg.norm} eps={cfg.eps}, batch {images // batches}), "
                  f"{batches} fixed synthetic batches after one warm-up step; a step = method.loss + backward + SGD "
                  f"step (no data loading, no evaluation). ratio = standard training's time / this method's (< 1: "
                  f"dearer than standard). Epoch of {epoch_images} images at this rate: {epoch_images / ips:.0f} s")
-        return _result(torch.device("cpu"), f"training throughput: {name}", "standard training (same batches)",
+        return result(torch.device("cpu"), f"training throughput: {name}", "standard training (same batches)",
                        name, base_s, s, f"{ips:.1f} images/s (standard {images / base_s:.1f} images/s)", notes,
                        images_per_s=round(ips, 2), standard_images_per_s=round(images / base_s, 2),
                        epoch_s_estimate=round(epoch_images / ips, 1), method=name, batches=batches)
@@ -82,11 +83,10 @@ def _throughput_entry(name: str) -> Callable[[Context], dict]:
     return run
 
 
-def _register_throughput() -> None:
-    from advdist import methods
+def register_throughput() -> None:
 
     for name in methods.names():
-        entry(_throughput_entry(name))
+        entry(throughput_entry(name))
 
 
-_register_throughput()
+register_throughput()
