@@ -163,7 +163,9 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
 
 
 def _bar(specs, progress: bool):
-    if not progress or not specs:
+    from advdist import console
+
+    if not console.show_bars(progress) or not specs:  # no bars in a notebook (advdist.console)
         return None
     import sys
 

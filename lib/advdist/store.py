@@ -38,7 +38,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from advdist import paths
+from advdist import console, paths
 from advdist.config import TrainConfig, canonical_json
 
 # Code whose edits change what training produces; its hash is part of every run key. Methods count one by one:
@@ -293,10 +293,12 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
         raise NonFiniteLoss(failed_before(run))
     if run.done:
         try:
-            return run.load_model(dev), run
+            model = run.load_model(dev)
         except UnreadableRunFile as e:
-            if _rebuild_model(run, e.problem, allow_train):
-                return run.load_model(dev), run
+            model = run.load_model(dev) if _rebuild_model(run, e.problem, allow_train) else None
+        if model is not None:
+            console.loaded(run, progress)  # one line in a notebook (or with progress=False)
+            return model, run
     if not allow_train:
         raise FileNotFoundError(
             f"no finished run for {cfg.name} (key {run.key}) and training is disabled; run: {train_command(cfg)}")
@@ -306,9 +308,14 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
         if run.failed:  # another process may have failed it while we waited
             raise NonFiniteLoss(failed_before(run))
         if not run.done:  # another process may have finished it while we waited
+            bars = console.show_bars(progress)  # in a notebook: no bars or per-epoch lines, one summary line
             train(cfg, run, splits=splits,
-                  runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=progress,
+                  runtime=Runtime(device=device, threads=threads, channels_last=channels_last, progress=bars,
                                   compile=compile, deterministic=deterministic, fast_grad=fast_grad))
+            if not bars:
+                console.trained(run)
+        else:
+            console.loaded(run, progress)
     return run.load_model(dev), run
 
 
