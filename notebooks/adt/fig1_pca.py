@@ -44,18 +44,27 @@ variants: bool = True     # also run the literal-Eq.-11 and λ = 0 variants of t
 device: str = "auto"      # auto = CUDA when present
 seed: int = 0             # training seed of the standard model, and the sampling seed
 
+# %% tags=["keep-output"]
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/fig1_pca")
+
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import config, data, experiments, paths, plots, report, store
+from advdist import data, experiments, paths, plots, store
 from advdist.analysis import collect, pca_2d, plot_pca
 
-params = config.notebook_parameters(globals())
 size = collect.sizes(scale, fig1_images=n_images, fig1_samples=n_samples)
 cfg = config.resolve(scale, "adt-cifar10", method="standard", seed=seed)   # the model the paper attacks
 splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test)
 model, run = store.get_or_train(cfg, device=device, splits=splits)
 x, y = experiments.eval_subset(splits, scale, size["fig1_images"])
+
+# %%
+report.this_run(cfg, paper_dataset="cifar10", n=len(y), seeds=seed,
+                extra=f"{size['fig1_samples']} samples per image and method, attacked model `{cfg.method}`")
 
 # %%
 div = collect.sample_diversity(
@@ -73,11 +82,10 @@ table = report.beside_paper(ours, collect.paper_fig1(), comparable=comparable)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"{cfg.model}, ε = {cfg.eps:.4g}; {size['fig1_images']} test images, "
                            f"{size['fig1_samples']} samples per image and method")
-files = report.write_table(table, paths.figures_dir(scale, "adt") / "fig1_pairwise_l2",
-                           title="ADT Fig. 1: average pairwise ℓ2 distance of adversarial samples", note=note,
+title = "ADT Fig. 1: average pairwise ℓ2 distance of adversarial samples"
+files = report.write_table(table, paths.figures_dir(scale, "adt") / "fig1_pairwise_l2", title=title, note=note,
                            floatfmt=".3f")
-print(note)
-print(report.to_markdown(table, ".3f"))
+report.show(table, title=title, note=note, paper="adt", floatfmt=".3f")
 
 # %%
 fig, axes = plt.subplots(1, panels, figsize=(3.4 * panels, 3.2), squeeze=False)
@@ -94,26 +102,40 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig1_pca")
 # the two have similar attack power (its Table 4).
 
 # %%
-for line in collect.compare(div.distances, [k for k in div.distances if k != "PGD"], "PGD",
-                           what="mean pairwise ℓ2", expect="larger"):
-    print(line)
-print("attack power:", "; ".join(f"{m} {e:.1f}% of samples misclassified"
-                                 for m, e in zip(ours["model"], ours["error %"])))
+report.bullets(collect.compare(div.distances, [k for k in div.distances if k != "PGD"], "PGD",
+                               what="mean pairwise ℓ2", expect="larger"))
 
 # %% [markdown]
-# ### What we found at `mini` (before issue 14, on the 4-epoch mini standard model; outputs in `figures/mini/adt/fig1_*`)
-# With Eq. 11 read literally (then the default) the distribution's samples were more spread out than PGD's endpoints
-# (mean pairwise ℓ2 1.75 vs 1.29 over 100 Fashion-MNIST test images; the paper: 1.95 vs 1.56 on CIFAR-10), but a much
-# weaker attack: the standard model misclassified 35 % of them against 97 % of PGD's. The summed entropy (λ = 0.01 on
-# 784 coordinates) outweighs the loss and keeps the distribution diffuse. With the official code's normalisation
-# (entropy averaged per coordinate, now the default) or with λ = 0 the samples were about as strong as PGD's, and
-# then *less* diverse than PGD's (0.93 and 0.79). In the PCA panels the first component mostly separates the two sets
-# (PGD's endpoints lie farther from the clean input); the distribution's larger spread is spread over many
+# ### What this run shows
+# A set of samples can be more spread out simply because it is a weaker attack (farther from the loss maximum), so
+# each set's diversity is read beside its attack power. The summed entropy of Eq. 11 read literally (λ = 0.01 on
+# every one of the d coordinates) can outweigh the loss and keep the distribution diffuse; the official code's
+# normalisation and λ = 0 put the weight on the loss. In the PCA panels, the first component tends to separate the
+# two sets (PGD's endpoints lie farther from the clean input), while the distribution's spread is over many
 # directions, so it shows in the distances more than in the two plotted components.
+
+# %%
+d = ours.set_index("model")
+pgd = d.loc["PGD"]
+
+
+def versus(name, r):
+    spread = "more" if r["pairwise_l2"] > pgd["pairwise_l2"] else "less"
+    power = ("a much weaker attack" if r["error %"] < pgd["error %"] - 20 else
+             "about as strong an attack" if abs(r["error %"] - pgd["error %"]) <= 20 else "a stronger attack")
+    return (f"{name}: mean pairwise ℓ2 {r['pairwise_l2']:.2f} vs {pgd['pairwise_l2']:.2f} for PGD ({spread} spread "
+            f"out), {r['error %']:.0f} % of its samples misclassified vs {pgd['error %']:.0f} % of PGD's ({power})")
+
+
+report.Prose(f"Over {int(pgd['images'])} {report.dataset_name(cfg.dataset)} test images ({scale} scale; the paper: "
+             "1.95 for ADT_EXP vs 1.56 for PGD on CIFAR-10):\n\n"
+             + "\n".join(f"- {versus(m, r)}" for m, r in d.drop(index="PGD").iterrows()))
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -46,13 +46,18 @@ lanczos_iters: int = 100  # maximum Lanczos steps per image
 device: str = "auto"      # auto = CUDA when present
 seed: int = 0             # training seed of the models, and the seed of the random direction
 
+# %% tags=["keep-output"]
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/fig2_landscape")
+
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import config, experiments, paths, plots, report
+from advdist import experiments, paths, plots
 from advdist.analysis import collect, plot_surface
 
-params = config.notebook_parameters(globals())
 size = collect.sizes(scale, fig2_surface_images=n_surface, fig2_grid=grid, fig2_eig_images=n_eig)
 tm = collect.trained_models(scale, collect.FIG2_METHODS, seed=seed, device=device, progress=True)
 cfg = tm.cfg
@@ -62,9 +67,10 @@ x_e, y_e = experiments.eval_subset(tm.splits, scale, size["fig2_eig_images"])
 # %%
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"{cfg.model}, ε = {cfg.eps:.4g}")
-print(note)
-print("models:", ", ".join(collect.LABELS[m] for m in tm.models))
-print("skipped (not implemented yet):", ", ".join(collect.LABELS[m] for m in tm.skipped) or "none")
+report.Prose(report.this_run(cfg, paper_dataset="cifar10", seeds=seed,
+                             extra=f"{len(y_s)} test images for the surfaces, {len(y_e)} for the eigenvalues")
+             + "\n\nModels: " + ", ".join(collect.LABELS[m] for m in tm.models) + "; skipped (not implemented yet): "
+             + (", ".join(collect.LABELS[m] for m in tm.skipped) or "none") + ".")
 
 # %% [markdown]
 # ## (a)-(e) Loss surfaces
@@ -88,11 +94,11 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig2_landscape")
 
 # %%
 stats = collect.surface_stats(surfaces, radius=1.0)
-files = report.write_table(stats, paths.figures_dir(scale, "adt") / "fig2_surface_stats",
-                           title="ADT Fig. 2 (a)-(e): loss rise on the d_g-d_r plane (mean over test images)",
-                           note=note + f"; grid {size['fig2_grid']}×{size['fig2_grid']} over ±{span:g}ε",
-                           floatfmt=".3f")
-print(report.to_markdown(stats, ".3f"))
+title = "ADT Fig. 2 (a)-(e): loss rise on the d_g-d_r plane (mean over test images)"
+surface_note = note + f"; grid {size['fig2_grid']}×{size['fig2_grid']} over ±{span:g}ε"
+files = report.write_table(stats, paths.figures_dir(scale, "adt") / "fig2_surface_stats", title=title,
+                           note=surface_note, floatfmt=".3f")
+report.show(stats, title=title, note=surface_note, paper="adt", floatfmt=".3f")
 
 # %% [markdown]
 # ## (f) Dominant eigenvalue of the input Hessian
@@ -101,10 +107,10 @@ print(report.to_markdown(stats, ".3f"))
 # %%
 eigs, infos = collect.dominant_eigenvalues(tm.models, x_e, y_e, iters=lanczos_iters)
 eig = collect.eigen_table(eigs, infos)
-files = report.write_table(eig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues",
-                           title="ADT Fig. 2 (f): dominant eigenvalue of the input Hessian of the CE loss",
-                           note=note, floatfmt=".4f")
-print(report.to_markdown(eig, ".4f"))
+title = "ADT Fig. 2 (f): dominant eigenvalue of the input Hessian of the CE loss"
+files = report.write_table(eig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues", title=title, note=note,
+                           floatfmt=".4f")
+report.show(eig, title=title, note=note, paper="adt", floatfmt=".4f")
 
 # %%
 names = [collect.LABELS[m] for m in eig["model"]]
@@ -128,24 +134,38 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues"
 # %%
 adt = [m for m in tm.models if m.startswith("adt_")]
 rises = collect.surface_rises(surfaces, radius=1.0)
-for line in collect.compare(rises, adt, "at_pgd", what="loss rise within ±ε", expect="smaller"):
-    print(line)
-for line in collect.compare(eigs, adt, "at_pgd", what="mean dominant eigenvalue", expect="smaller"):
-    print(line)
+report.bullets(collect.compare(rises, adt, "at_pgd", what="loss rise within ±ε", expect="smaller")
+               + collect.compare(eigs, adt, "at_pgd", what="mean dominant eigenvalue", expect="smaller"))
 
 # %% [markdown]
-# ### What we found at `mini` (before issue 14, with the ADT models trained on Eq. 11 read literally; outputs in `figures/mini/adt/fig2*`)
-# Not the paper's picture for the explicit variants: ADT_EXP and ADT_EXP-AM have *larger* dominant eigenvalues than
-# AT_PGD (mean 0.49 and 0.52 vs 0.16 over 500 Fashion-MNIST test images) and steeper loss surfaces (loss rise within
-# ±ε 1.6-1.7 vs 0.26, 8 images); ADT_IMP-AM is on par with AT_PGD (0.157 vs 0.164; rise 0.255 vs 0.258; both within
-# noise). Every robust model is far flatter than Standard (5.3). A likely cause, consistent with the Fig. 1 notebook:
-# with the summed entropy of Eq. 11 (then the default) the explicit distributions stay diffuse and weak (ADT_EXP classifies 84 % of its
-# own training samples correctly, AT_PGD 70 % of its PGD examples), so in 5 mini epochs these models mostly see
-# noise-like perturbations.
+# ### What this run shows
+# The eigenvalue and the loss rise within ±ε of each model, beside AT_PGD's and Standard's. A distribution that
+# stays diffuse during training (see the attack power of its samples in the Fig. 1 notebook) mostly shows the model
+# noise-like perturbations, which need not flatten the loss around the data.
+
+# %%
+ev = eig.set_index("model")["eig mean"]
+rise = stats.set_index("model")["rise ±1ε"]
+
+
+def line(m):
+    return (f"{collect.LABELS[m]}: dominant eigenvalue {ev[m]:.3g}, loss rise within ±ε {rise[m]:.3g}"
+            + (f" (AT_PGD: {ev['at_pgd']:.3g} and {rise['at_pgd']:.3g})" if m != "at_pgd" and "at_pgd" in ev else ""))
+
+
+robust = [m for m in ev.index if m != "standard"]
+flatter = [collect.LABELS[m] for m in robust if "standard" in ev and ev[m] < ev["standard"]]
+report.Prose(f"Over {int(eig['images'].iloc[0])} {report.dataset_name(cfg.dataset)} test images (eigenvalues) and "
+             f"{int(stats['inputs'].iloc[0])} (loss rises), {scale} scale:\n\n"
+             + "\n".join(f"- {line(m)}" for m in ev.index)
+             + (f"\n\nSmaller mean eigenvalue than Standard ({ev['standard']:.3g}): {', '.join(flatter) or 'none'} of "
+                f"{len(robust)} robust models." if "standard" in ev else ""))
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -31,12 +31,21 @@ n_eval: int = 0        # test examples; 0 = Table 1's default (smoke 100, mini 5
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments, paths, plots, report
+# %% tags=["keep-output"]
+from advdist import config, report
 
-params = config.notebook_parameters(globals())
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/fig4_transfer")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments, paths, plots
+
 df = experiments.transfer_matrix("adt-table1", scale=scale, rows=[r for r in rows.split(",") if r],
                                  attacks=tuple(attacks.split(",")), n_eval=n_eval or None, device=device, seed=seed)
+
+# %%
+cfg = experiments.table("adt-table1").config("at_pgd", scale)
+report.this_run(cfg, paper_dataset="cifar10", n=int(df["n"].iloc[0]), seeds=seed)
 
 # %%
 out = paths.figures_dir(scale, "adt") / "fig4_transfer"
@@ -45,12 +54,11 @@ files = plots.savefig(fig, out)
 
 # %%
 wide = df.pivot_table(index=["attack", "source"], columns="target", values="acc", sort=False).reset_index()
-cfg = experiments.table("adt-table1").config("at_pgd", scale)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; {int(df['n'].iloc[0])} test images; rows: source, columns: target")
-report.write_table(wide, out, title="ADT Fig. 4: accuracy (%) under transfer attacks", note=note)
-print(note)
-print(report.to_markdown(wide))
+title = "ADT Fig. 4: accuracy (%) under transfer attacks"
+report.write_table(wide, out, title=title, note=note)
+report.show(wide, title=title, note=note, paper="adt")
 
 # %% [markdown]
 # ### Are transfer attacks weaker than white-box ones?
@@ -58,12 +66,13 @@ print(report.to_markdown(wide))
 # model:
 
 # %%
-for line in experiments.transfer_summary(df):
-    print(line)
+report.bullets(experiments.transfer_summary(df), paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

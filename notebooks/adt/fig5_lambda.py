@@ -41,16 +41,25 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
+# %% tags=["keep-output"]
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/fig5_lambda")
+
 # %% tags=["nbval-ignore-output"]
-from advdist import config, experiments, paths, plots, report
+from advdist import experiments, paths, plots
 from advdist.samplers import max_entropy
 
-params = config.notebook_parameters(globals())
 atk = tuple(attacks.split(","))
 df = experiments.lambda_sweep([float(v) for v in lams.split(",")], scale=scale, attacks=atk,
                               forms=tuple(forms.split(",")), n_eval=n_eval or None, device=device, seed=seed)
 cfg = config.resolve(scale, "adt-cifar10", method="adt_expam")
 h_max, sigma_star = max_entropy(cfg.eps)
+
+# %%
+report.this_run(cfg, paper_dataset="cifar10", n=int(df["n"].iloc[0]), seeds=seed,
+                extra=f"ADT_EXP-AM at λ = {lams.replace(',', ', ')} (forms: {forms.replace(',', ', ')})")
 
 # %%
 out = paths.figures_dir(scale, "adt") / "fig5_lambda"
@@ -62,25 +71,29 @@ note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; {int(df['n'].iloc[0])} test images; form mean = λ on the entropy "
                            f"averaged per coordinate (default), sum = Eq. 11 summed over the coordinates; "
                            f"tanh-Gaussian maximum entropy {h_max:.3f} per coordinate at σ = {sigma_star:.3f}")
-report.write_table(df, out, title="ADT Fig. 5: accuracy (%), average entropy per coordinate and σ against λ "
-                   "(ADT_EXP-AM)", note=note, floatfmt=".3f")
-print(note)
-print(report.to_markdown(df, ".3f"))
+title = "ADT Fig. 5: accuracy (%), average entropy per coordinate and σ against λ (ADT_EXP-AM)"
+report.write_table(df, out, title=title, note=note, floatfmt=".3f")
+report.show(df, title=title, note=note, paper="adt", floatfmt=".3f")
 
 # %% [markdown]
 # ### Does a larger λ give a larger entropy, and which λ is most robust?
 
 # %%
+lines = []
 for form, d in df.groupby("form", sort=False):
     mono = bool((d["entropy"].diff().dropna() >= 0).all())
     best = d.loc[d["A_rob"].idxmax()]
     top = d[d["lam"] > 0]["entropy"].max()
-    print(f"{form}: entropy increases with λ: {mono}; most robust: λ = {best.lam:g} (A_rob {best.A_rob:.2f} %), "
-          f"λ = 0: {d.A_rob.iloc[0]:.2f} %; highest entropy {top:.3f} vs the maximum {h_max:.3f}")
+    lines.append(f"{form}: entropy {'increases' if mono else 'does not increase'} with λ; most robust: "
+                 f"λ = {best.lam:g} (A_rob {best.A_rob:.2f} %), λ = 0: {d.A_rob.iloc[0]:.2f} %; highest entropy "
+                 f"{top:.3f} vs the maximum {h_max:.3f}")
+report.bullets(lines)
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

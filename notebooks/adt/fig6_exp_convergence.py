@@ -36,12 +36,24 @@ steps: int = 0                # attack iterations; 0: the scale's default (smoke
 device: str = "auto"          # "auto": CUDA when present, else CPU
 seed: int = 0                 # training seed of the models and seed of the attack
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, distribution_attacks as da, paths, plots, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/fig6_exp_convergence")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import distribution_attacks as da, paths, plots
+
 curves, skipped, info = da.convergence_curves(scale=scale, rows=[r for r in rows.split(",") if r] or None,
                                               n_eval=n_eval or None, steps=steps or None, device=device, seed=seed)
+
+# %%
+report.this_run({**info, "eps": config.resolve(scale, da.SETTING).eps}, seeds=seed,
+                n=n_eval or da.CONVERGENCE[scale]["n_eval"],
+                extra=f"EXP attack, k = {da.CONVERGENCE[scale]['k']}, {int(curves['step'].max())} iterations")
 
 # %%
 fig = da.plot_convergence(curves, title=f"ADT Fig. 6 — EXP attack convergence ({info['dataset']}, {scale} scale)")
@@ -49,30 +61,33 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig6_exp_convergen
 
 # %%
 note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                     extra=f"model {info['model']}; EXP attack, k = {da.CONVERGENCE[scale]['k']}, lr 0.3, betas (0, 0), "
-                           f"{int(curves['step'].max())} iterations")
+                     extra=f"model {info['model']}; EXP attack, k = {da.CONVERGENCE[scale]['k']}, lr 0.3, "
+                           f"betas (0, 0), {int(curves['step'].max())} iterations")
 summary = da.convergence_summary(curves).rename(columns=da.SUMMARY_LABELS)
-report.write_table(summary, paths.figures_dir(scale, "adt") / "fig6_exp_convergence",
-                   title="ADT Fig. 6: EXP attack loss and accuracy against iterations", note=note, floatfmt=".3f")
+title = "ADT Fig. 6: EXP attack loss and accuracy against iterations"
+report.write_table(summary, paths.figures_dir(scale, "adt") / "fig6_exp_convergence", title=title, note=note,
+                   floatfmt=".3f")
 curves.to_csv(paths.figures_dir(scale, "adt") / "fig6_exp_convergence_curves.csv", index=False, float_format="%.5f")
-print(note)
-print(report.to_markdown(summary, ".3f"))
-if skipped:
-    print("rows left out (method not implemented):", ", ".join(skipped))
+display(report.show(summary, title=title, note=note, paper="adt", floatfmt=".3f"))
+report.Prose("Rows left out (method not implemented): " + ", ".join(skipped) if skipped else "")
 
 # %% [markdown]
 # ### Does the EXP attack converge within a few iterations?
 # The first iteration after which the per-sample accuracy stays within 1 pp of its final value:
 
 # %%
+lines = []
 for m, t in da.converged_by(curves, tol=1.0).items():
     last = curves[curves.model == m].iloc[-1]
-    print(f"{m}: within 1 pp of its final accuracy ({100 * last.acc:.2f} %) from iteration {t} "
-          f"of {int(last.step)}")
+    lines.append(f"{m}: within 1 pp of its final accuracy ({100 * last.acc:.2f} %) from iteration {t} "
+                 f"of {int(last.step)}")
+report.bullets(lines, paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -32,14 +32,25 @@ train: bool = True     # train rows whose model is missing (False: show only the
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments, paths, plots, report
+# %% tags=["keep-output"]
+from advdist import config, report
 
-params = config.notebook_parameters(globals())
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/fig7_train_time")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments, paths, plots
+
 labels = [r for r in rows.split(",") if r]
 if train:
     experiments.train_rows("adt-table1", scale=scale, rows=labels, device=device, seed=seed)
 times = experiments.train_times("adt-table1", scale=scale, rows=labels, seed=seed)
+
+# %%
+cfg = experiments.table("adt-table1").config("at_pgd", scale)
+device_used = times["device"].iloc[0] if len(times) else "?"
+report.this_run(cfg, paper_dataset="cifar10", seeds=seed,
+                extra=f"{cfg.n_train or 'all'} training images, device {device_used}")
 
 # %%
 out = paths.figures_dir(scale, "adt") / "fig7_train_time"
@@ -47,25 +58,26 @@ files = plots.savefig(plots.bars(times, "model", "min s/epoch", "seconds per epo
                                  title=f"ADT Fig. 7 — training time per epoch ({scale} scale)"), out)
 
 # %%
-cfg = experiments.table("adt-table1").config("at_pgd", scale)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
-                     extra=f"model {cfg.model}; device {times['device'].iloc[0] if len(times) else '?'}")
-report.write_table(times, out, title="ADT Fig. 7: training time per epoch", note=note, floatfmt=".1f")
-print(note)
-print("models timed:", ", ".join(times["model"]))
+                     extra=f"model {cfg.model}; device {device_used}")
+title = "ADT Fig. 7: training time per epoch"
+report.write_table(times, out, title=title, note=note, floatfmt=".1f")
+report.show(times, title=title, note=note, paper="adt", floatfmt=".1f")
 
 # %% [markdown]
 # Relative cost against AT_PGD (the paper: ADT_EXP ≈ 5×, the amortised methods ≈ 0.5×). Timings vary from
-# machine to machine, so the nbval golden checks only which models were timed; the numbers are printed here:
+# machine to machine, so the nbval golden checks only which models were timed:
 
 # %% tags=["nbval-ignore-output"]
 ref = times.set_index("model")["min s/epoch"]
-for m, t in ref.items():
-    print(f"{m}: {t:.2f} s/epoch = {t / ref.get('at_pgd', float('nan')):.2f}× AT_PGD")
+report.bullets([f"{m}: {t:.2f} s/epoch = {t / ref.get('at_pgd', float('nan')):.2f}× AT_PGD" for m, t in ref.items()],
+               paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -30,27 +30,36 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments
+# %% tags=["keep-output"]
+from advdist import config, report
 
-params = config.notebook_parameters(globals())
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/table11_l2l")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 ours, missing, matrices, info = experiments.evaluate_table("adt-table11", scale=scale, n_eval=n_eval or None,
                                                            device=device, seed=seed)
 
 # %%
-print(experiments.write_report("adt-table11", ours, info, missing, "table11"))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
+
+# %%
+experiments.write_report("adt-table11", ours, info, missing, "table11")
 
 # %% [markdown]
 # ### Do the ADT methods beat L2L?
 
 # %%
-for col in ("PGD-20", "A_rob"):
-    for line in experiments.compare_rows(ours, ["adt_expam", "adt_impam"], "l2l", column=col):
-        print(line)
+report.bullets([line for col in ("PGD-20", "A_rob")
+                for line in experiments.compare_rows(ours, ["adt_expam", "adt_impam"], "l2l", column=col)], paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -23,7 +23,7 @@
 # scikit-learn digits: the paper's numbers are shown beside ours for orientation, with no Δ column,
 # because the data differ. Rows whose training method is not implemented yet are listed below the table.
 #
-# **Which normalisation each ADT row used.** The rows `adt_exp`, `adt_expam` and `adt_impam` train with the
+# **Which normalisation each ADT row used.** The rows ADT_EXP, ADT_EXP-AM and ADT_IMP-AM train with the
 # methods' defaults, the official code's normalisation, the setting behind the paper's numbers (issue 14): ADT_EXP
 # and ADT_EXP-AM weigh the entropy of Eq. (11) by λ = 0.01 *averaged over the coordinates* (the loss a batch mean;
 # ADT_EXP's inner Adam accumulates its gradients over the T steps), ADT_IMP-AM minimises λ·relu(−mean log q − 0.9)
@@ -46,10 +46,15 @@ cascade: bool = False  # attack only still-robust examples (same A_rob, per-atta
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments
+# %% tags=["keep-output"]
+from advdist import config, report
 
-params = config.notebook_parameters(globals())
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/table1_cifar10_whitebox")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 spec = experiments.table("adt-table1")
 chosen = [r for r in rows.split(",") if r] or [r.label for r in spec.rows]
 if literal or official:
@@ -58,7 +63,10 @@ ours, missing, matrices, info = experiments.evaluate_table(
     "adt-table1", scale=scale, rows=chosen, n_eval=n_eval or None, device=device, cascade=cascade, seed=seed)
 
 # %%
-print(experiments.write_report("adt-table1", ours, info, missing, "table1"))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
+
+# %%
+experiments.write_report("adt-table1", ours, info, missing, "table1")
 
 # %% [markdown]
 # ### Learning curves
@@ -80,12 +88,13 @@ if len(curves):
 
 # %%
 adt_rows = [m for m in ours["model"] if m.startswith("adt_")]  # the defaults, then any literal rows
-for line in experiments.compare_rows(ours, adt_rows, "at_pgd"):
-    print(line)
+report.bullets(experiments.compare_rows(ours, adt_rows, "at_pgd"), paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -31,29 +31,42 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/table2_cifar100_svhn")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 results = {p: experiments.evaluate_table(f"adt-table2-{p}", scale=scale, n_eval=n_eval or None, device=device,
                                          seed=seed) for p in parts.split(",") if p}
 
 # %%
 for p, (ours, missing, matrices, info) in results.items():
-    print(experiments.write_report(f"adt-table2-{p}", ours, info, missing, f"table2_{p}"), end="\n\n")
+    display(report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, extra=f"part {p}"))
+
+# %%
+for p, (ours, missing, matrices, info) in results.items():
+    display(experiments.write_report(f"adt-table2-{p}", ours, info, missing, f"table2_{p}"))
 
 # %% [markdown]
 # ### Does ADT beat AT_PGD on A_rob here?
 # The paper's claim (Table 2): on both datasets all three ADT variants beat AT_PGD under white-box attacks.
 
 # %%
-for p, (ours, *_rest) in results.items():
-    for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd"):
-        print(f"{p}: {line}")
+report.bullets([f"{p}: {line}" for p, (ours, *_rest) in results.items()
+                for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd")],
+               paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -30,26 +30,36 @@ n_eval: int = 0        # test examples attacked; 0 = the table's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments
+# %% tags=["keep-output"]
+from advdist import config, report
 
-params = config.notebook_parameters(globals())
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/table3_spsa")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 ours, missing, matrices, info = experiments.evaluate_table("adt-table3", scale=scale, n_eval=n_eval or None,
                                                            device=device, seed=seed)
 
 # %%
-print(experiments.write_report("adt-table3", ours, info, missing, "table3"))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
+
+# %%
+experiments.write_report("adt-table3", ours, info, missing, "table3")
 
 # %% [markdown]
 # ### Is SPSA weaker than the white-box attacks, and does ADT beat AT_PGD under it?
 
 # %%
-for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="SPSA-2048"):
-    print(line)
+report.bullets(experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="SPSA-2048"),
+               paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -48,28 +48,35 @@ n_eval: int = 0        # test examples attacked; 0: the scale's default (smoke 1
 device: str = "auto"   # "auto": CUDA when present, else CPU
 seed: int = 0          # training seed of the models and seed of the attacks
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, distribution_attacks as da, paths, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/table4_distribution_attacks")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import distribution_attacks as da, paths
+
 ours, skipped, matrices, info = da.evaluate_table4(
     scale=scale, rows=[r for r in rows.split(",") if r] or None,
     columns=[c for c in columns.split(",") if c] or None, n_eval=n_eval or None, device=device, seed=seed)
+
+# %%
+report.this_run({**info, "eps": config.resolve(scale, da.SETTING).eps}, n=int(ours["n"].iloc[0]), seeds=seed)
 
 # %%
 table = da.with_paper(ours, info)
 note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
                      extra=f"model {info['model']}; {int(ours['n'].iloc[0])} test examples attacked; "
                            "robust = all samples correct")
-files = report.write_table(table, paths.figures_dir(scale, "adt") / "table4",
-                           title="ADT Table 4: accuracy (%) under PGD-20 and the learned distributions as attacks",
-                           note=note)
-print(note)
-print(report.to_markdown(table))
-if skipped["rows"]:
-    print("rows left out (method not implemented):", ", ".join(skipped["rows"]))
-if skipped["columns"]:
-    print("columns left out (generator method not implemented):", ", ".join(skipped["columns"]))
+title = "ADT Table 4: accuracy (%) under PGD-20 and the learned distributions as attacks"
+files = report.write_table(table, paths.figures_dir(scale, "adt") / "table4", title=title, note=note)
+display(report.show(table, title=title, note=note, paper="adt"))
+left_out = [f"{what} left out (method not implemented): {', '.join(skipped[key])}"
+            for key, what in (("rows", "rows"), ("columns", "columns (generator method)")) if skipped[key]]
+report.Prose("\n\n".join(left_out))
 
 # %% [markdown]
 # ### Attack power of the learned distributions against PGD-20
@@ -77,13 +84,14 @@ if skipped["columns"]:
 # (within about 1 pp on the adversarially trained models; on the standard model they leave ~9 % correct).
 
 # %%
-for col in [c for c in ("EXP", "EXP-AM", "IMP-AM", da.EXP_LITERAL) if c in ours.columns]:
-    for line in da.compare_columns(ours, col, "PGD-20", tol=1.0):
-        print(line)
+report.bullets([line for col in ("EXP", "EXP-AM", "IMP-AM", da.EXP_LITERAL) if col in ours.columns
+                for line in da.compare_columns(ours, col, "PGD-20", tol=1.0)], paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -20,8 +20,8 @@
 # batch 128, ε = 0.031), under all white-box attacks of Table 1. The paper's claim: each ADT variant beats TRADES
 # on A_rob for both β.
 #
-# At `mini` scale the models are `mini-cnn`s on Fashion-MNIST (ε = 0.1, 12k training images, 12 epochs with the lr drop in the last), at
-# `smoke` scale MLPs on digits. Row labels carry β.
+# At `mini` scale the models are `mini-cnn`s on Fashion-MNIST (ε = 0.1, 12k training images, 12 epochs with the lr
+# drop in the last), at `smoke` scale MLPs on digits. Row labels carry β.
 
 # %% tags=["parameters"]
 scale: str = "smoke"   # smoke | mini | paper
@@ -30,28 +30,37 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments
+# %% tags=["keep-output"]
+from advdist import config, report
 
-params = config.notebook_parameters(globals())
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/table5_trades")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 ours, missing, matrices, info = experiments.evaluate_table(
     "adt-table5", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed)
 
 # %%
-print(experiments.write_report("adt-table5", ours, info, missing, "table5"))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
+
+# %%
+experiments.write_report("adt-table5", ours, info, missing, "table5")
 
 # %% [markdown]
 # ### Does ADT+TRADES beat TRADES on A_rob for each β?
 
 # %%
-for b in ("β=1", "β=6"):
-    for line in experiments.compare_rows(ours, [f"adt_exp {b}", f"adt_expam {b}", f"adt_impam {b}"], f"trades {b}"):
-        print(line)
+report.bullets([line for b in ("β=1", "β=6") for line in experiments.compare_rows(
+    ours, [f"adt_exp {b}", f"adt_expam {b}", f"adt_impam {b}"], f"trades {b}")], paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -31,27 +31,41 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "adt/table6_rice")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 ours, missing, matrices, info = experiments.evaluate_table("adt-table6", scale=scale, n_eval=n_eval or None,
                                                            device=device, seed=seed)
 
 # %%
-print(experiments.write_report("adt-table6", ours, info, missing, "table6"))
-print("early-stopping epochs:", experiments.best_epochs("adt-table6", scale=scale, seed=seed))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
+
+# %%
+display(experiments.write_report("adt-table6", ours, info, missing, "table6"))
+best = experiments.best_epochs("adt-table6", scale=scale, seed=seed)
+report.Prose("Early stopping kept epoch " + ", ".join(f"{e} of {report.method_name(m, 'adt')}" for m, e in best.items())
+             + f" (of {info['epochs']}).")
 
 # %% [markdown]
 # ### Does ADT beat Rice et al.'s AT_PGD under PGD-20?
 
 # %%
-for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="PGD-20"):
-    print(line)
+report.bullets(experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="PGD-20"),
+               paper="adt")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

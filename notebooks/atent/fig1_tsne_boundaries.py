@@ -33,23 +33,32 @@ step: float = 0.1      # inner / attack step in t-SNE units
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
+# %% tags=["keep-output"]
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atent/fig1_tsne_boundaries")
+
 # %% tags=["nbval-ignore-output"]
-from advdist import config, paths, plots, report
+from advdist import paths, plots
 from advdist.analysis import toy2d_tsne
 
-params = config.notebook_parameters(globals())
 ts, models = toy2d_tsne.fig1_models(scale, eps=eps, step=step, device=device, seed=seed)
 acc = toy2d_tsne.fig1_accuracy(ts, models, eps=eps, step=step, seed=seed)
+
+# %%
+report.this_run({"scale": scale, "dataset": f"t-SNE of {ts.source}, classes {ts.classes[0]} vs {ts.classes[1]}",
+                 "model": "atent-toy", "eps": eps}, norm="ℓ∞", n=len(ts.splits.y_test), seeds=seed,
+                extra=f"{len(ts.splits.y_train)} training points")
 
 # %%
 table = report.beside_paper(acc, report.paper_table("atent_fig1"), comparable=False)
 note = (f"t-SNE of {ts.source} images, classes {ts.classes[0]} vs {ts.classes[1]} ({scale} scale); "
         f"{len(ts.splits.y_train)} train / {len(ts.splits.y_test)} test points; model atent-toy; ℓ∞ ε = {eps:g} "
         f"(t-SNE units); protocol: white-box PGD-40 on each model; paper columns: the official notebook on MNIST")
-report.write_table(table, paths.figures_dir(scale, "atent") / "fig1_tsne_accuracy",
-                   title="ATENT Fig. 1: natural and PGD-40 accuracy on the 2-D t-SNE set", note=note)
-print(note)
-print(report.to_markdown(table, ".1f"))
+title = "ATENT Fig. 1: natural and PGD-40 accuracy on the 2-D t-SNE set"
+report.write_table(table, paths.figures_dir(scale, "atent") / "fig1_tsne_accuracy", title=title, note=note)
+report.show(table, title=title, note=note, paper="atent", floatfmt=".1f")
 
 # %%
 fig = toy2d_tsne.plot_fig1(ts, models, acc, eps=eps)
@@ -62,11 +71,14 @@ files = plots.savefig(fig, paths.figures_dir(scale, "atent") / "fig1_tsne_bounda
 
 # %%
 best = acc.loc[acc["PGD-40"].idxmax(), "model"]
-print(f"best PGD-40 accuracy: {best}; ATENT {acc.set_index('model').loc['atent_linf', 'PGD-40']:.1f} %")
+report.Prose(f"Best PGD-40 accuracy: {report.method_name(best, 'atent')}; ℓ∞-ATENT "
+             f"{acc.set_index('model').loc['atent_linf', 'PGD-40']:.1f} %.")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

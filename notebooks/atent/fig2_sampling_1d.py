@@ -27,21 +27,32 @@ x0: float = 0.4        # the data point x
 gammas: str = "100,25" # comma-separated γ values (sharper to wider)
 seed: int = 0
 
+# %% tags=["keep-output"]
+from IPython.display import display
+
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atent/fig2_sampling_1d")
+
 # %%
 import torch
 
-from advdist import config, paths, plots
+from advdist import paths, plots
 from advdist.analysis import gibbs1d
 
-params = config.notebook_parameters(globals())
 gs = [float(g) for g in gammas.split(",") if g]
 samples = {g: gibbs1d.langevin_1d(gibbs1d.example_loss, x0, gamma=g, seed=seed) for g in gs}
 grid = torch.linspace(x0 - 1.0, x0 + 1.0, 4001, dtype=torch.float64)
+lines = []
 for g in gs:
     p = gibbs1d.gibbs_density(gibbs1d.example_loss, x0, g, grid)
-    print(f"γ = {g:g}: E_p[x'] = {torch.trapezoid(p * grid, grid):.3f} (Langevin {samples[g].mean():.3f}), "
-          f"E_p[L] = {torch.trapezoid(p * gibbs1d.example_loss(grid), grid):.3f} vs L(x) = "
-          f"{gibbs1d.example_loss(torch.tensor(x0)):.3f}")
+    lines.append(f"γ = {g:g}: E_p[x'] = {torch.trapezoid(p * grid, grid):.3f} (Langevin {samples[g].mean():.3f}), "
+                 f"E_p[L] = {torch.trapezoid(p * gibbs1d.example_loss(grid), grid):.3f} vs L(x) = "
+                 f"{gibbs1d.example_loss(torch.tensor(x0)):.3f}")
+display(report.Prose(f"> **This run:** the illustrative 1-D loss at x = {x0:g}, γ = {', '.join(f'{g:g}' for g in gs)}, "
+                     f"seed {seed}"))
+report.bullets(lines)
 
 # %%
 fig = gibbs1d.plot_fig2(gibbs1d.example_loss, x0, gs, samples)
@@ -49,7 +60,9 @@ files = plots.savefig(fig, paths.figures_dir(scale, "atent") / "fig2_sampling_1d
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

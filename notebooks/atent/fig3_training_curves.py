@@ -30,21 +30,32 @@ scale: str = "smoke"   # smoke | mini | paper
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
+# %% tags=["keep-output"]
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atent/fig3_training_curves")
+
 # %% tags=["nbval-ignore-output"]
-from advdist import config, data, paths, plots, report, store
+from advdist import data, paths, plots, store
 from advdist.analysis import curves
 
-params = config.notebook_parameters(globals())
 cfg = config.resolve(scale, "atent-cifar10-linf", method="atent_linf", seed=seed, early_stop="pgd-10")
 splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
 model, run = store.get_or_train(cfg, device=device, splits=splits)
 log = curves.accuracy_curves(run.log)
 
 # %%
-print(report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
-                    extra=f"model {cfg.model}, ε = {cfg.eps:.4g}, {cfg.epochs} epochs, lr decay at {list(cfg.milestones)}"))
-print(report.to_markdown(log, ".3g"))
-print(f"best robust test epoch (kept): {run.meta.get('best_epoch')}")
+report.this_run(cfg, paper_dataset="cifar10", seeds=seed,
+                extra=f"{cfg.epochs} epochs, lr decay at {list(cfg.milestones)}")
+
+# %%
+report.show(log, title="ℓ∞-ATENT: accuracy per epoch",
+            note=report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
+                               extra=f"model {cfg.model}, ε = {cfg.eps:.4g}, {cfg.epochs} epochs, lr decay at "
+                                     f"{list(cfg.milestones)}; best robust test epoch (kept): "
+                                     f"{run.meta.get('best_epoch')}"),
+            floatfmt=".3g")
 
 # %%
 fig = curves.plot_accuracy_curves(log, milestones=cfg.milestones, title=f"ℓ∞-ATENT on {cfg.dataset} ({scale})")
@@ -52,7 +63,9 @@ files = plots.savefig(fig, paths.figures_dir(scale, "atent") / "fig3_training_cu
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -26,29 +26,40 @@
 # net and ε — is the Δ column (ours − paper) shown, with the line above the table listing what still differs.
 # ATENT runs K = 10 Langevin steps of η' = ε/4, γ = 1/ε with the paper's η'·γ pull, noise 10⁻³, no
 # projection (Alg. 1). At `smoke` scale, MLPs on scikit-learn digits (ε = 1, no Δ). PGD-AT and TRADES run their ℓ2
-# variants (normalised-gradient steps, radial projection); TRADES uses its MNIST β = 1. MMA is not implemented: its row is cited from the paper.
+# variants (normalised-gradient steps, radial projection); TRADES uses its MNIST β = 1. MMA is not implemented: its
+# row is cited from the paper.
 
 # %% tags=["parameters"]
 scale: str = "smoke"   # smoke | mini | paper
 rows: str = ""         # comma-separated row labels; "" = every implemented row of the paper's table
-model: str = ""        # "" = the scale's net (mini: mini-cnn); "lenet5-madry" = the paper's (slower; then Δ to the paper)
+model: str = ""        # "" = the scale's net (mini: mini-cnn); "lenet5-madry" = the paper's (slower; Δ to the paper)
 n_eval: int = 0        # test examples attacked; 0 = the table's default (smoke 100, mini 500, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atent/table1_mnist_l2")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 ours, missing, matrices, info = experiments.evaluate_table(
     "atent-table1", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed, overrides={"model": model or None})
 
 # %%
-print(experiments.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ2")
+
+# %%
+display(experiments.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
 paper = report.paper_table("atent_table1")
-print("\ncited from the paper (not reproduced here):")
-print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))
+report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
+            title="Cited from the paper (not reproduced here)", paper="atent")
 
 # %% [markdown]
 # ### Does ℓ2-ATENT beat the baselines here?
@@ -56,14 +67,15 @@ print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))
 # than SGD.
 
 # %%
-for line in experiments.compare_rows(ours, ["atent_l2"], "at_pgd") + \
-        experiments.compare_rows(ours, ["atent_l2"], "trades") + \
-        experiments.compare_rows(ours, ["entropy_sgd"], "standard"):
-    print(line)
+report.bullets(experiments.compare_rows(ours, ["atent_l2"], "at_pgd")
+               + experiments.compare_rows(ours, ["atent_l2"], "trades")
+               + experiments.compare_rows(ours, ["entropy_sgd"], "standard"), paper="atent")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -40,19 +40,29 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atent/table2_mnist_linf")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 ours, missing, matrices, info = experiments.evaluate_table(
     "atent-table2", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed, overrides={"model": model or None})
 
 # %%
-print(experiments.write_report("atent-table2", ours, info, missing, "table2_mnist_linf"))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
+
+# %%
+display(experiments.write_report("atent-table2", ours, info, missing, "table2_mnist_linf"))
 paper = report.paper_table("atent_table2")
-print("\ncited from the paper (not reproduced here):")
-print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))
+report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
+            title="Cited from the paper (not reproduced here)", paper="atent")
 
 # %% [markdown]
 # ### Does ATENT beat the baselines here?
@@ -60,15 +70,16 @@ print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))
 # minima in *weight* space) is no more robust than SGD.
 
 # %%
-for line in experiments.compare_rows(ours, ["atent_linf"], "at_pgd") + \
-        experiments.compare_rows(ours, ["atent_linf"], "trades") + \
-        experiments.compare_rows(ours, ["atent_linf"], "mart") + \
-        experiments.compare_rows(ours, ["entropy_sgd"], "standard"):
-    print(line)
+report.bullets(experiments.compare_rows(ours, ["atent_linf"], "at_pgd")
+               + experiments.compare_rows(ours, ["atent_linf"], "trades")
+               + experiments.compare_rows(ours, ["atent_linf"], "mart")
+               + experiments.compare_rows(ours, ["entropy_sgd"], "standard"), paper="atent")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -21,7 +21,8 @@
 # semantics: robust if the minimal perturbation found exceeds ε). **A_rob** is the per-example worst case.
 #
 # Substitutes: at `mini` scale `mini-cnn` models on a 10 000-image subset of Fashion-MNIST (ε = 0.1, 5 epochs; Table 2
-# runs on real MNIST at mini, so the two no longer share models); at `smoke` scale MLPs on scikit-learn digits. The paper's early-stopped PGD-AT (E) row is cited, not run.
+# runs on real MNIST at mini, so the two no longer share models); at `smoke` scale MLPs on scikit-learn digits. The
+# paper's early-stopped PGD-AT (E) row is cited, not run.
 # The paper's numbers are shown for orientation (no Δ: the data differ).
 
 # %% tags=["parameters"]
@@ -31,33 +32,44 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import config, experiments, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atent/table3_cifar10_linf")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import experiments
+
 ours, missing, matrices, info = experiments.evaluate_table(
     "atent-table3", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed)
 
 # %%
-print(experiments.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
+
+# %%
+display(experiments.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
 paper = report.paper_table("atent_table3")
-print("\ncited from the paper (not reproduced here):")
-print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))
+report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
+            title="Cited from the paper (not reproduced here)", paper="atent")
 
 # %% [markdown]
 # ### Is ATENT among the two best defenses here?
 # The paper's claim (Table 3): ℓ∞-ATENT is consistently among the top two under every attack.
 
 # %%
-for line in experiments.compare_rows(ours, ["atent_linf"], "at_pgd") + \
-        experiments.compare_rows(ours, ["atent_linf"], "trades") + \
-        experiments.compare_rows(ours, ["atent_linf"], "mart"):
-    print(line)
+report.bullets(experiments.compare_rows(ours, ["atent_linf"], "at_pgd")
+               + experiments.compare_rows(ours, ["atent_linf"], "trades")
+               + experiments.compare_rows(ours, ["atent_linf"], "mart"), paper="atent")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

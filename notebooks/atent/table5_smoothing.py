@@ -30,8 +30,8 @@
 #
 # Substitutes: at `mini` scale `mini-cnn`s on a 10 000-image subset of **Fashion-MNIST** (5 epochs; ε₂, σ and the
 # radii are the paper's pixel-space values), Cohen's n = 100 000 draws on 100 test images (Cohen's protocol certifies
-# 500; the cost of 500 on this machine is printed from the measured time); at `smoke`, digits MLPs, n = 400 on 40
-# images — with so few draws no radius above σ·Φ⁻¹(α^{1/n}) ≈ 0.25 can be certified (printed below), so the
+# 500; the cost of 500 on this machine is computed below from the measured time); at `smoke`, digits MLPs, n = 400
+# on 40 images — with so few draws no radius above σ·Φ⁻¹(α^{1/n}) ≈ 0.25 can be certified (computed below), so the
 # r = 0.435 column is 0 by construction. The ResNet-110 rows are the paper's citations of other work and are shown
 # from the paper only.
 
@@ -42,11 +42,18 @@ n_images: int = 0      # test images certified; 0 = the scale's default (smoke 4
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0
 
+# %% tags=["keep-output"]
+from IPython.display import display
+
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atent/table5_smoothing")
+
 # %% tags=["nbval-ignore-output"]
-from advdist import config, paths, report
+from advdist import paths
 from advdist.analysis import smoothing
 
-params = config.notebook_parameters(globals())
 n0, n, n_ex = smoothing.CERTIFY_BUDGET[scale]
 n_ex = n_images or n_ex
 ours = smoothing.certified_table(scale, sigma=sigma, radii=smoothing.RADII, device=device, seed=seed,
@@ -54,22 +61,26 @@ ours = smoothing.certified_table(scale, sigma=sigma, radii=smoothing.RADII, devi
 cfg = config.resolve(scale, smoothing.SETTING)
 
 # %%
+report.this_run(cfg, paper_dataset="cifar10", n=n_ex, seeds=seed, extra=f"σ = {sigma:g}, n0 = {n0}, n = {n} draws")
+
+# %%
 table = report.beside_paper(ours.drop(columns="s/image"), report.paper_table("atent_table5"), comparable=False)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}, trained at ℓ2 ε₂ = {cfg.eps:g}; protocol: CERTIFY with σ = {sigma:g}, "
                            f"n0 = {n0}, n = {n}, α = 0.001, {n_ex} test images")
-report.write_table(table, paths.figures_dir(scale, "atent") / "table5_smoothing",
-                   title="ATENT Table 5: certified accuracy (%) of smoothed classifiers", note=note)
-print(note)
-print(f"largest certifiable radius with n = {n}: {smoothing.max_radius(sigma, n):.3f}")
-print(report.to_markdown(table))
+title = "ATENT Table 5: certified accuracy (%) of smoothed classifiers"
+report.write_table(table, paths.figures_dir(scale, "atent") / "table5_smoothing", title=title, note=note)
+display(report.show(table, title=title, note=note, paper="atent"))
 per_image = ours.set_index("model")["s/image"]
-print(f"certification time per image (n0 + n = {n0 + n} forward passes): "
-      + ", ".join(f"{m} {t:.2f} s" for m, t in per_image.items())
-      + f"; Cohen's 500 images at n = {n} would take {500 * per_image.sum() / 60:.1f} min for both rows on this machine")
+display(report.Prose(
+    f"Largest certifiable radius with n = {n}: {smoothing.max_radius(sigma, n):.3f}. Certification time per image "
+    f"(n0 + n = {n0 + n} forward passes): " + ", ".join(f"{report.method_name(m, 'atent')} {t:.2f} s"
+                                                        for m, t in per_image.items())
+    + f"; Cohen's 500 images at n = {n} would take {500 * per_image.sum() / 60:.1f} min for both rows on this "
+      "machine."))
 paper = report.paper_table("atent_table5")
-print("\ncited from the paper (not reproduced here):")
-print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))
+report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
+            title="Cited from the paper (not reproduced here)", paper="atent")
 
 # %% [markdown]
 # ### Is ATENT's certificate competitive with TRADES smoothing?
@@ -78,12 +89,14 @@ print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))
 
 # %%
 r = ours.set_index("model")["r=0.435"]
-print(f"certified accuracy at r = 0.435 on {int(ours['n'].iloc[0])} images: atent_l2 {r['atent_l2']:.1f} % vs "
-      f"trades_smooth {r['trades_smooth']:.1f} % ({r['atent_l2'] - r['trades_smooth']:+.1f} pp)")
+report.Prose(f"Certified accuracy at r = 0.435 on {int(ours['n'].iloc[0])} images: ℓ2-ATENT {r['atent_l2']:.1f} % vs "
+             f"TRADES (smooth) {r['trades_smooth']:.1f} % ({r['atent_l2'] - r['trades_smooth']:+.1f} pp).")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -20,14 +20,6 @@
 # manifold adversarial examples (one ℓ∞ step on the discriminator's manifold loss, Eq. (6)-(7), no labels). The
 # overlaid boundary is the model trained on clean data. The paper's point: PGD pushes points onto the decision boundary
 # and corrupts the data manifold; FS less so; ATLD least.
-#
-# No code for this figure was released and the paper does not give its data, network or ε
-# (atld-atent-baselines.md §A.6). Our reconstruction (`advdist.analysis.toy2d`): two moons mapped into the unit
-# square, a 2-64-64-2 ReLU MLP (2-32-32-2 at `smoke`), ε = 0.08 (ℓ∞, unit-square units); PGD = 10 steps of ε/4 from
-# a random start; FS = one ε step from a random start (FS Alg. 1); ATLD = one ε LMAE step on a discriminator fitted to
-# the *clean* model's latents (ATLD Eq. (7) with the classifier frozen). `smoke` and `mini` differ only in the number
-# of points and training epochs (config setting `atld-toy`). The table quantifies the figure: the clean model's
-# accuracy on each point set and the mean absolute logit margin (small = close to the boundary).
 
 # %% tags=["parameters"]
 scale: str = "smoke"   # smoke | mini | paper (all use the toy 2-D set; they differ in size and epochs)
@@ -35,13 +27,27 @@ n_points: int = 400    # training points shown and perturbed
 device: str = "cpu"    # the toy MLPs are fastest on the CPU
 seed: int = 0          # training seed of the clean model, and the perturbation seed
 
+# %% tags=["keep-output"]
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/fig1_perturbations")
+
+# %% tags=["keep-output"]
+report.shared("atld_toy")
+
+# %% [markdown]
+# Here the perturbations of the clean model's training points: PGD = 10 steps of ε/4 from a random start; FS = one ε
+# step from a random start (FS Alg. 1); ATLD = one ε LMAE step on a discriminator fitted to the *clean* model's
+# latents (ATLD Eq. (7) with the classifier frozen). The table quantifies the figure: the clean model's accuracy on
+# each point set and the mean absolute logit margin (small = close to the boundary).
+
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import config, paths, plots, report
+from advdist import paths, plots
 from advdist.analysis import toy2d
 
-params = config.notebook_parameters(globals())
 model, run, splits = toy2d.train_toy(scale, "standard", seed=seed, device=device)
 cfg = run.config
 x, y = splits.x_train[:n_points], splits.y_train[:n_points]
@@ -50,19 +56,24 @@ disc = toy2d.fit_discriminator(model, splits.x_train, splits.y_train, cfg=toy2d.
 perturbed = {k: toy2d.perturb(k, model, x, y, eps=cfg.eps, disc=disc, seed=seed) for k in toy2d.PERTURBATIONS}
 
 # %%
+report.this_run(cfg, seeds=seed, extra=f"hidden layers {cfg.model_kwargs['hidden']}, {len(y)} training points")
+
+# %%
 stats = toy2d.perturbation_stats(model, x, y, perturbed)
-note = f"toy 2-D reconstruction ({scale} scale): moons in the unit square, {cfg.model} {cfg.model_kwargs['hidden']}, ε = {cfg.eps}, {len(y)} points"
-files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig1_perturbations",
-                           title="ATLD Fig. 1: the clean model on perturbed points", note=note, floatfmt=".3f")
-print(note)
-print(report.to_markdown(stats, ".3f"))
+note = (f"toy 2-D reconstruction ({scale} scale): moons in the unit square, {cfg.model} {cfg.model_kwargs['hidden']}, "
+        f"ε = {cfg.eps}, {len(y)} points")
+title = "ATLD Fig. 1: the clean model on perturbed points"
+files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig1_perturbations", title=title, note=note,
+                           floatfmt=".3f")
+report.show(stats, title=title, note=note, paper="atld", floatfmt=".3f")
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
 toy2d.plot_boundary(axes[0], model)
 toy2d.plot_points(axes[0], x, y)
 axes[0].set_title("(a) original data")
-for ax, (k, title) in zip(axes[1:], [("PGD", "(b) PGD"), ("FS", "(c) Feature Scattering"), ("ATLD", "(d) ATLD (ours)")]):
+for ax, (k, title) in zip(axes[1:], [("PGD", "(b) PGD"), ("FS", "(c) Feature Scattering"),
+                                     ("ATLD", "(d) ATLD (ours)")]):
     toy2d.plot_boundary(ax, model)
     toy2d.plot_points(ax, perturbed[k], y)
     ax.set_title(title)
@@ -72,7 +83,9 @@ files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig1_perturbation
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -17,9 +17,9 @@
 #
 # ATLD (ICLR 2021 submission), App. B.1, Fig. 3: accuracy of AT, FS and ATLD-IMT under PGD-20 and CW-20 as ε grows from
 # 4 to 20 (/255), on CIFAR-10, CIFAR-100 and SVHN (the paper gives the curves only, no numbers, so nothing is
-# transcribed). Here: one dataset per scale (Fashion-MNIST at `mini`, digits at `smoke`), budgets 0.5–2.5 × the training
-# ε (= 4–20/255 at paper scale), and ATLD without IMT and ATLD-IMT under both the paper's *non-adaptive* protocol and the
-# *adaptive* one (see the Table 1 notebook). Steps given relative to ε (mini/smoke: ε/4) follow the budget; the paper's
+# transcribed). Here: one dataset per scale (Fashion-MNIST at `mini`, digits at `smoke`), budgets 0.5–2.5 × the
+# training ε (= 4–20/255 at paper scale), and ATLD without IMT and ATLD-IMT under both the paper's *non-adaptive*
+# protocol and the *adaptive* one (below). Steps given relative to ε (mini/smoke: ε/4) follow the budget; the paper's
 # absolute 2/255 step stays fixed at paper scale.
 
 # %% tags=["parameters"]
@@ -29,25 +29,40 @@ device: str = "auto"    # auto = CUDA when present
 seed: int = 0
 adaptive: bool = True   # also the adaptive protocol for ATLD-IMT
 
+# %% tags=["keep-output"]
+from IPython.display import display
+
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/fig3_budget")
+
+# %% tags=["keep-output"]
+display(report.shared("atld_imt_protocols"))
+report.shared("atld_scales")
+
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import atld_experiments, config, paths, plots, report
+from advdist import atld_experiments, paths, plots
 
-params = config.notebook_parameters(globals())
 sweep = atld_experiments.eps_sweep("atld-table1", scale=scale, n_eval=n_eval or None, device=device, seed=seed,
                                    adaptive=adaptive)
+
+# %%
+info = atld_experiments.table_info("atld-table1", scale, seed)
+report.this_run(info, n=int(sweep["n"].iloc[0]), seeds=seed, extra="budgets 0.5–2.5 × the training ε")
 
 # %%
 wide = sweep.assign(row=sweep["model"] + sweep["protocol"].map(lambda p: "" if p == "—" else f" ({p})"))
 wide = wide.pivot_table(index=["attack", "row"], columns="eps", values="acc", sort=False).reset_index()
 wide.columns = [c if isinstance(c, str) else f"eps={c:.3g}" for c in wide.columns]
-note = atld_experiments.caption(atld_experiments.table_info("atld-table1", scale, seed),
-                                "PGD-20 and CW-20 at budgets 0.5–2.5 × the training ε on the bare classifiers; ATLD-IMT "
-                                "non-adaptive (the paper's) and adaptive", int(sweep['n'].iloc[0])) + "; accuracy in %"
-files = report.write_table(wide, paths.figures_dir(scale, "atld") / "fig3_budget", title="ATLD Fig. 3: accuracy vs ε", note=note)
-print(note)
-print(report.to_markdown(wide))
+note = atld_experiments.caption(info, "PGD-20 and CW-20 at budgets 0.5–2.5 × the training ε on the bare classifiers; "
+                                "ATLD-IMT non-adaptive (the paper's) and adaptive",
+                                int(sweep['n'].iloc[0])) + "; accuracy in %"
+title = "ATLD Fig. 3: accuracy vs ε"
+files = report.write_table(wide, paths.figures_dir(scale, "atld") / "fig3_budget", title=title, note=note)
+report.show(wide.rename(columns={"row": "model"}), title=title, note=note, paper="atld")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
@@ -64,7 +79,9 @@ files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig3_budget")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

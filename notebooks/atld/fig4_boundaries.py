@@ -19,37 +19,48 @@
 # adversarial training with (b) PGD, (c) Feature Scattering and (d) ATLD. The paper's reading: PGD and FS move the
 # original boundary a lot (PGD "corrupts the data manifold completely", FS's boundary is non-smooth), ATLD changes it
 # only slightly.
-#
-# No code or setting exists for this figure (atld-atent-baselines.md §A.6). Our reconstruction
-# (`advdist.analysis.toy2d`, config setting `atld-toy`): two moons in the unit square, a 2-64-64-2 ReLU MLP
-# (2-32-32-2 at `smoke`), ℓ∞ ε = 0.08, each method trained through the run store with its paper defaults except:
-# label smoothing δ = 0.2 for FS and ATLD (with 2 classes the paper's δ = 0.5 makes the smoothed target uniform) and
-# ATLD's invariance weight λ = 0.1 (λ = 1 collapsed the toy game to a constant classifier in our runs); PGD training
-# uses 7 steps of ε/4 (Madry et al.). The table gives each model's clean test accuracy and how much of the plane changes
-# class relative to the clean model.
 
 # %% tags=["parameters"]
 scale: str = "smoke"   # smoke | mini | paper (all use the toy 2-D set; they differ in size and epochs)
 device: str = "cpu"    # the toy MLPs are fastest on the CPU
 seed: int = 0          # training seed of every model
 
+# %% tags=["keep-output"]
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/fig4_boundaries")
+
+# %% tags=["keep-output"]
+report.shared("atld_toy")
+
+# %% [markdown]
+# Here each method is trained through the run store with its paper defaults except the two above (FS also uses
+# δ = 0.2); PGD training uses 7 steps of ε/4 (Madry et al.). The table gives each model's clean test accuracy and how
+# much of the plane changes class relative to the clean model.
+
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import config, paths, plots, report
+from advdist import paths, plots
 from advdist.analysis import toy2d
 
-params = config.notebook_parameters(globals())
 trained = {m: toy2d.train_toy(scale, m, seed=seed, device=device) for m in toy2d.FIG4_METHODS}
 
 # %%
-stats = toy2d.boundary_stats({m: t[0] for m, t in trained.items()}, trained["standard"][2], reference="standard")
 cfg = trained["standard"][1].config
-note = f"toy 2-D reconstruction ({scale} scale): moons in the unit square, {cfg.model} {cfg.model_kwargs['hidden']}, ε = {cfg.eps}"
-files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig4_boundaries",
-                           title="ATLD Fig. 4: models after each training method", note=note, floatfmt=".2f")
-print(note)
-print(report.to_markdown(stats))
+report.this_run(cfg, n=len(trained["standard"][2].y_test), seeds=seed,
+                extra=f"hidden layers {cfg.model_kwargs['hidden']}; methods "
+                      + ", ".join(report.method_name(m, "atld") for m in trained))
+
+# %%
+stats = toy2d.boundary_stats({m: t[0] for m, t in trained.items()}, trained["standard"][2], reference="standard")
+note = (f"toy 2-D reconstruction ({scale} scale): moons in the unit square, {cfg.model} {cfg.model_kwargs['hidden']}, "
+        f"ε = {cfg.eps}")
+title = "ATLD Fig. 4: models after each training method"
+files = report.write_table(stats, paths.figures_dir(scale, "atld") / "fig4_boundaries", title=title, note=note,
+                           floatfmt=".2f")
+report.show(stats, title=title, note=note, paper="atld")
 
 # %%
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.6))
@@ -67,7 +78,9 @@ files = plots.savefig(fig, paths.figures_dir(scale, "atld") / "fig4_boundaries")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -13,22 +13,14 @@
 # ---
 
 # %% [markdown]
-# # ATLD Table 1 — white-box robustness (paper: CIFAR-10, WRN-28-10, ε = 8/255), IMT under the paper's protocol and attacked end to end
+# # ATLD Table 1 — white-box robustness, IMT as the paper ran it and end to end (paper: CIFAR-10, WRN-28-10, ε = 8/255)
 #
 # ATLD (ICLR 2021 submission), Sec. 5.1, Table 1. Rows: Standard, AT (PGD), Feature Scattering (FS), ATLD (no IMT;
 # "ATLD−"), ATLD-IMT and ATLD-IMT+ (Inference with Manifold Transformation, Sec. 4.2 Eq. (8); IMT+ halves the step
 # where the discriminator's output is in [0.3, 0.7]). Columns: FGSM, PGD-20/40/100 and CW-20/40/100 (ATLD's attack
 # settings, `advdist.attacks.settings` "atld" rows: uniform random start; at paper scale step 2/255, CW margin κ = 50).
 # TLA, LAT and Bilateral are shown from the paper only, marked *cited, not reproduced*. The line under each table says
-# what ran here (dataset, model, ε, protocol); no Δ column unless the setting is the paper's.
-#
-# **Two tables for the IMT rows.** The paper attacks the bare classifier and then applies IMT (*non-adaptive*,
-# official code): only those rows sit beside the paper's numbers, column by column. IMT is a test-time defence, so a
-# second table attacks the wrapped model through IMT (*end-to-end*: `advdist.defenses.IMT`, BPDA) and gives the
-# strongest attacker who knows IMT (*adaptive*: per example the worst of both and of the end-to-end attack warm-started
-# at the non-adaptive example) — without paper numbers, since the paper ran none of these. The last column of both,
-# the per-example worst case over the separately generated attacks, is ours (the paper reports per column): IMT's
-# output depends on which attack made its input, so for the IMT rows it can lie far below every column.
+# what ran here (dataset, model, ε, protocol).
 #
 # **Does the discriminator tell natural from perturbed latents?** IMT can only help if D⁰ separates clean from
 # attacked latents. The last section measures D's ROC-AUC (eval mode, as IMT uses it) for clean vs PGD-20 / CW-20
@@ -38,9 +30,7 @@
 # informative D (`ATLD_INFORMATIVE_D`: mixed natural/perturbed batches and eval-mode latents) and for the official
 # release's training step (`ATLD_OFFICIAL`: logits into D, logit MSE with the adaptive weight).
 #
-# ATLD runs with the paper's choices (`disc_input="features"`, the adversarial invariance term of Eq. (7)). At `mini`
-# scale (Fashion-MNIST, `mini-cnn`, ε = 0.1, 20k training images, 5 epochs) λ = 0.1 replaces the paper's λ = 1, which
-# collapsed there; at `smoke` scale everything is an MLP on digits and the numbers mean nothing.
+# ATLD runs with the paper's choices (`disc_input="features"`, the adversarial invariance term of Eq. (7)).
 
 # %% tags=["parameters"]
 scale: str = "smoke"    # smoke | mini | paper
@@ -50,19 +40,31 @@ disc_variants: str = "atld,atld (informative D),atld (code)"  # ATLD models whos
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, config, experiments, paths, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/table1_cifar10_whitebox")
+
+# %% tags=["keep-output"]
+display(report.shared("atld_imt_protocols"))
+report.shared("atld_scales")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import atld_experiments, experiments, paths
+
 spec = experiments.table("atld-table1")
 ours, info = atld_experiments.evaluate_atld_table("atld-table1", scale=scale, n_eval=n_eval or None, device=device,
                                                   seed=seed, adaptive=adaptive)
 
 # %%
-print(f"This run: {info['dataset']}, {info['model']}, ℓ∞ ε = {info['eps']:.4g}, {int(ours['n'].iloc[0])} test examples, seed {seed}")
-print(atld_experiments.write_atld_tables("atld-table1", ours, info, "table1"))
-if info["missing"]:
-    print("not yet implemented (rows left out):", ", ".join(info["missing"]))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
+
+# %%
+display(atld_experiments.write_atld_tables("atld-table1", ours, info, "table1"))
+report.Prose("Not yet implemented (rows left out): " + ", ".join(info["missing"]) if info["missing"] else "")
 
 # %% [markdown]
 # ### Does the discriminator separate natural from perturbed latents, and does IMT's direction matter?
@@ -78,22 +80,22 @@ auc, controls = atld_experiments.discriminator_table("atld-table1", scale=scale,
                                                      n_eval=n_eval or None, device=device, seed=seed)
 
 # %%
-note = atld_experiments.caption(info, "D in eval mode on the latents of clean inputs and of attacks on the bare classifier",
-                                int(auc["n"].iloc[0]) if len(auc) else None)
-report.write_table(auc, paths.figures_dir(scale, "atld") / "table1_discriminator",
-                   title="ATLD Table 1, discriminator: ROC-AUC clean vs attacked latents, IMT's change of P(natural)",
-                   note=note, floatfmt=".3f")
-print(note)
-print(report.to_markdown(auc, ".3f"))
+note = atld_experiments.caption(
+    info, "D in eval mode on the latents of clean inputs and of attacks on the bare classifier",
+    int(auc["n"].iloc[0]) if len(auc) else None)
+title = "ATLD Table 1, discriminator: ROC-AUC clean vs attacked latents, IMT's change of P(natural)"
+report.write_table(auc, paths.figures_dir(scale, "atld") / "table1_discriminator", title=title, note=note,
+                   floatfmt=".3f")
+display(report.show(auc, title=title, note=note, paper="atld", floatfmt=".3f"))
 report.write_table(controls, paths.figures_dir(scale, "atld") / "table1_imt_controls",
-                   title="ATLD Table 1, IMT controls: accuracy (%) after one step of D's sign / a random sign / the flipped sign",
+                   title="ATLD Table 1, IMT controls: accuracy (%) after one step of D's sign / a random sign / "
+                         "the flipped sign",
                    note=atld_experiments.caption(info, "IMT controls on attacks of the bare classifier (non-adaptive)"))
 for v in variants:
-    print(f"\n{v}: accuracy (%) after one IMT step")
-    print(report.to_markdown(atld_experiments.controls_wide(controls, v), ".1f"))
-for attack in atld_experiments.DISC_ATTACKS:
-    for line in atld_experiments.discriminator_sentences(auc, controls, attack):
-        print(line)
+    display(report.show(atld_experiments.controls_wide(controls, v), title=f"{v}: accuracy (%) after one IMT step",
+                        paper="atld", floatfmt=".1f"))
+report.bullets([line for attack in atld_experiments.DISC_ATTACKS
+                for line in atld_experiments.discriminator_sentences(auc, controls, attack)], paper="atld")
 
 # %% [markdown]
 # ### Are clean and attacked latents separable at all?
@@ -108,17 +110,18 @@ separability = atld_experiments.separability_table("atld-table1", scale=scale, v
                                                    n_eval=n_eval or None, device=device, seed=seed)
 
 # %%
-report.write_table(separability, paths.figures_dir(scale, "atld") / "table1_separability",
-                   title="ATLD Table 1, latents: ROC-AUC clean vs PGD-20 of D and of probes",
-                   note=atld_experiments.caption(info, "latents of the eval-mode classifier; PGD-20 on the bare classifier"),
+title = "ATLD Table 1, latents: ROC-AUC clean vs PGD-20 of D and of probes"
+note = atld_experiments.caption(info, "latents of the eval-mode classifier; PGD-20 on the bare classifier")
+report.write_table(separability, paths.figures_dir(scale, "atld") / "table1_separability", title=title, note=note,
                    floatfmt=".3f")
-print(report.to_markdown(separability, ".3f"))
-for line in atld_experiments.separability_sentences(separability):
-    print(line)
+display(report.show(separability, title=title, note=note, paper="atld", floatfmt=".3f"))
+report.bullets(atld_experiments.separability_sentences(separability), paper="atld")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

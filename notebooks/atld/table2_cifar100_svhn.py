@@ -16,15 +16,8 @@
 # # ATLD Table 2 — white-box robustness (paper: CIFAR-100 and SVHN, WRN-28-10, ε = 8/255)
 #
 # ATLD (ICLR 2021 submission), Sec. 5.1, Table 2: Standard, AT, FS, ATLD, ATLD-IMT and ATLD-IMT+ under FGSM, PGD-20/100
-# and CW-20/100; LAT and Bilateral shown from the paper (cited). IMT rows are evaluated under three protocols (see the Table 1 notebook): *non-adaptive* (the paper: attack the bare
-# classifier, then IMT), *end-to-end* (attack through IMT, BPDA) and *adaptive* (per example the worst of both and of
-# the end-to-end attack warm-started at the non-adaptive example). Rows the paper only cites are marked *cited, not
-# reproduced*. At `mini` scale every dataset is Fashion-MNIST (`mini-cnn`, ε = 0.1, 20k training images, 5 epochs,
-# ATLD λ = 0.1), so the CIFAR-100 / SVHN settings resolve to the same models as Table 1; at `smoke` scale MLPs on
-# digits. When both halves resolve to the same models (`atld_experiments.shared_runs`), they are one run: it is
-# evaluated once and shown once, beside both papers' columns, and the notebook says so. The paper-protocol rows and
-# the attacks that know IMT are written as separate tables (see the Table 1 notebook). No Δ column unless the setting
-# is the paper's.
+# and CW-20/100; LAT and Bilateral shown from the paper (cited). The paper-protocol rows and the attacks that know IMT
+# are written as separate tables (as in the Table 1 notebook).
 
 # %% tags=["parameters"]
 scale: str = "smoke"    # smoke | mini | paper
@@ -33,10 +26,21 @@ adaptive: bool = True   # also attack the IMT-wrapped models end to end
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, config, experiments, paths, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/table2_cifar100_svhn")
+
+# %% tags=["keep-output"]
+display(report.shared("atld_imt_protocols"))
+report.shared("atld_scales")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import atld_experiments
+
 keys = ["atld-table2-cifar100", "atld-table2-svhn"]
 shared = atld_experiments.shared_runs(keys, scale=scale, seed=seed)
 results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
@@ -44,18 +48,26 @@ results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_
            for key in (keys[:1] if shared else keys)}
 
 # %%
+for key, (ours, info) in results.items():
+    display(report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞",
+                            extra="both halves of the table" if shared else key.removeprefix("atld-table2-")))
+
+# %%
 if shared:
     ours, info = results[keys[0]]
-    print(f"At {scale} scale both halves of Table 2 resolve to the same models: one {info['dataset']} run "
-          f"({info['model']}, ε = {info['eps']:.4g}), shown once beside the paper's CIFAR-100 and SVHN columns.")
-    print(atld_experiments.write_atld_tables(keys[0], ours, info, "table2", papers=tuple(keys)))
+    display(report.Prose(f"At {scale} scale both halves of Table 2 resolve to the same models: one "
+                         f"{report.dataset_name(info['dataset'])} run (`{info['model']}`, ε = {info['eps']:.4g}), "
+                         "shown once beside the paper's CIFAR-100 and SVHN columns."))
+    display(atld_experiments.write_atld_tables(keys[0], ours, info, "table2", papers=tuple(keys)))
 else:
     for key, (ours, info) in results.items():
-        print(atld_experiments.write_atld_tables(key, ours, info, key.removeprefix("atld-").replace("-", "_")))
+        display(atld_experiments.write_atld_tables(key, ours, info, key.removeprefix("atld-").replace("-", "_")))
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

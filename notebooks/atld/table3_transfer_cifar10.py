@@ -15,11 +15,8 @@
 # %% [markdown]
 # # ATLD Table 3 — transfer (black-box) attacks (paper: CIFAR-10, WRN-28-10, ε = 8/255)
 #
-# ATLD (ICLR 2021 submission), Sec. 5.2, Table 3. Adversarial examples are crafted on each *source* model (Vanilla = `standard`, AT = `at_pgd`, FS, ATLD) with FGSM,
-# PGD-20 and CW-20 (ATLD settings) and classified by each *defence* (AT, FS, ATLD, ATLD-IMT, ATLD-IMT+; the IMT rows
-# classify through IMT). Source = defence cells are white-box attacks on the bare classifier. At `mini` scale all
-# datasets are Fashion-MNIST (`mini-cnn`, ε = 0.1), at `smoke` MLPs on digits; the paper's numbers are shown for
-# orientation (no Δ unless the setting is the paper's).
+# ATLD (ICLR 2021 submission), Sec. 5.2, Table 3: each defence's accuracy on adversarial examples crafted on another
+# model.
 
 # %% tags=["parameters"]
 scale: str = "smoke"    # smoke | mini | paper
@@ -27,24 +24,40 @@ n_eval: int = 0         # test examples attacked; 0 = the scale's default (smoke
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, config, experiments, paths, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/table3_transfer_cifar10")
+
+# %% tags=["keep-output"]
+display(report.shared("atld_transfer"))
+report.shared("atld_scales")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import atld_experiments, experiments, paths
+
 results = {key: atld_experiments.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
            for key in ['atld-table3']}
 
 # %%
 df, info = results['atld-table3']
+report.this_run(info, n=int(df["n"].iloc[0]), seeds=seed, norm="ℓ∞")
+
+# %%
 table = atld_experiments.transfer_beside_paper('atld-table3', df, info)
 note = atld_experiments.caption(info, atld_experiments.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
-files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table3', title=experiments.table('atld-table3').title, note=note)
-print(note)
-print(report.to_markdown(table))
+title = experiments.table('atld-table3').title
+files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table3', title=title, note=note)
+report.show(table, title=title, note=note, paper="atld")
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

@@ -17,12 +17,7 @@
 #
 # ATLD (ICLR 2021 submission), App. B.2, Table 5: clean, CW-100, AutoAttack and RayS accuracy of ATLD-IMT and
 # ATLD-IMT+ (and, here, FS and ATLD without IMT); Robust-overfitting, Pretraining and Gowal et al. from the paper
-# (cited). Smoke: 4 test examples. IMT rows are evaluated under three protocols (see the Table 1 notebook; the non-adaptive rows beside the paper's numbers, the other two in a table of their own): *non-adaptive* (the paper: attack the bare
-# classifier, then IMT), *end-to-end* (attack through IMT, BPDA) and *adaptive* (per example the worst of both and of
-# the end-to-end attack warm-started at the non-adaptive example). Rows the paper only cites are marked *cited, not
-# reproduced*. At `mini` scale every dataset is Fashion-MNIST (`mini-cnn`, ε = 0.1, 20k training images, 5 epochs,
-# ATLD λ = 0.1), so the CIFAR-100 / SVHN settings resolve to the same models as Table 1; at `smoke` scale MLPs on
-# digits. No Δ column unless the setting is the paper's.
+# (cited). Smoke: 4 test examples.
 
 # %% tags=["parameters"]
 scale: str = "smoke"    # smoke | mini | paper
@@ -31,21 +26,37 @@ adaptive: bool = True   # also attack the IMT-wrapped models end to end
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, config, experiments, paths, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/table5_autoattack_cifar100")
+
+# %% tags=["keep-output"]
+display(report.shared("atld_imt_protocols"))
+report.shared("atld_scales")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import atld_experiments
+
 results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
                                                      seed=seed, adaptive=adaptive)
            for key in ['atld-table5']}
 
 # %%
 ours, info = results['atld-table5']
-print(atld_experiments.write_atld_tables('atld-table5', ours, info, 'table5'))
+report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
+
+# %%
+atld_experiments.write_atld_tables('atld-table5', ours, info, 'table5')
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens

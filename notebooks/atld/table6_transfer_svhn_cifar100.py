@@ -15,12 +15,7 @@
 # %% [markdown]
 # # ATLD Table 6 — transfer (black-box) attacks (paper: SVHN and CIFAR-100, WRN-28-10, ε = 8/255)
 #
-# ATLD (ICLR 2021 submission), App. B.3, Table 6. Adversarial examples are crafted on each *source* model (Vanilla = `standard`, AT = `at_pgd`, FS, ATLD) with FGSM,
-# PGD-20 and CW-20 (ATLD settings) and classified by each *defence* (AT, FS, ATLD, ATLD-IMT, ATLD-IMT+; the IMT rows
-# classify through IMT). Source = defence cells are white-box attacks on the bare classifier. At `mini` scale all
-# datasets are Fashion-MNIST (`mini-cnn`, ε = 0.1), at `smoke` MLPs on digits; the paper's numbers are shown for
-# orientation (no Δ unless the setting is the paper's). When both halves resolve to the same models
-# (`atld_experiments.shared_runs`) they are one run, evaluated and shown once beside both papers' columns.
+# ATLD (ICLR 2021 submission), App. B.3, Table 6: Table 3's transfer attacks on the SVHN and CIFAR-100 models.
 
 # %% tags=["parameters"]
 scale: str = "smoke"    # smoke | mini | paper
@@ -28,20 +23,37 @@ n_eval: int = 0         # test examples attacked; 0 = the scale's default (smoke
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0
 
-# %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, config, experiments, paths, report
+# %% tags=["keep-output"]
+from IPython.display import display
 
-params = config.notebook_parameters(globals())
+from advdist import config, report
+
+params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
+report.smoke_banner(scale, "atld/table6_transfer_svhn_cifar100")
+
+# %% tags=["keep-output"]
+display(report.shared("atld_transfer"))
+report.shared("atld_scales")
+
+# %% tags=["nbval-ignore-output"]
+from advdist import atld_experiments, experiments, paths
+
 keys = ["atld-table6-svhn", "atld-table6-cifar100"]
 shared = atld_experiments.shared_runs(keys, scale=scale, seed=seed)
 results = {key: atld_experiments.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
            for key in (keys[:1] if shared else keys)}
 
 # %%
+for key, (df, info) in results.items():
+    display(report.this_run(info, n=int(df["n"].iloc[0]), seeds=seed, norm="ℓ∞",
+                            extra="both halves of the table" if shared else key.removeprefix("atld-table6-")))
+
+# %%
 if shared:
     df, info = results[keys[0]]
-    print(f"At {scale} scale both halves of Table 6 resolve to the same models: one {info['dataset']} run "
-          f"({info['model']}, ε = {info['eps']:.4g}), shown once beside the paper's SVHN and CIFAR-100 columns.")
+    display(report.Prose(f"At {scale} scale both halves of Table 6 resolve to the same models: one "
+                         f"{report.dataset_name(info['dataset'])} run (`{info['model']}`, ε = {info['eps']:.4g}), "
+                         "shown once beside the paper's SVHN and CIFAR-100 columns."))
     tables = {"table6": atld_experiments.transfer_beside_papers(keys, df, info)}
     title = "ATLD Table 6: transfer attacks (paper: SVHN and CIFAR-100, ε = 8/255)"
 else:
@@ -52,14 +64,15 @@ for name, table in tables.items():
     df, info = results[keys[0]] if shared else results["atld-" + name.replace("_", "-")]
     info = atld_experiments.joint_info(keys, info) if shared else info
     note = atld_experiments.caption(info, atld_experiments.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
-    report.write_table(table, paths.figures_dir(scale, "atld") / name,
-                       title=title or experiments.table("atld-" + name.replace("_", "-")).title, note=note)
-    print(note)
-    print(report.to_markdown(table))
+    shown_title = title or experiments.table("atld-" + name.replace("_", "-")).title
+    report.write_table(table, paths.figures_dir(scale, "atld") / name, title=shown_title, note=note)
+    display(report.show(table, title=shown_title, note=note, paper="atld"))
 
 # %% [markdown]
 # ### Checks
-# Rows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).
+
+# %% tags=["keep-output"]
+report.shared("checks")
 
 # %% tags=["nbval-check-output"]
 from advdist import goldens
