@@ -1,4 +1,5 @@
-"""advdist.goldens: smoke results compared as numbers within measured tolerances, never a trained model's digits as text."""
+"""advdist.goldens: smoke results compared as numbers within measured tolerances, never a trained model's digits as
+text."""
 
 from __future__ import annotations
 
@@ -6,10 +7,9 @@ import json
 import math
 from pathlib import Path
 
+import jupytext
 import pandas as pd
 import pytest
-
-import jupytext
 
 from advdist import goldens
 
