@@ -69,7 +69,7 @@ report.write_table(summary, paths.figures_dir(scale, "adt") / "fig6_exp_converge
                    floatfmt=".3f")
 curves.to_csv(paths.figures_dir(scale, "adt") / "fig6_exp_convergence_curves.csv", index=False, float_format="%.5f")
 display(report.show(summary, title=title, note=note, paper="adt", floatfmt=".3f"))
-report.Prose("Rows left out (method not implemented): " + ", ".join(skipped) if skipped else "")
+report.Prose("Rows left out (method not implemented): " + ", ".join(skipped)) if skipped else None
 
 # %% [markdown]
 # ### Does the EXP attack converge within a few iterations?

@@ -76,7 +76,7 @@ files = report.write_table(table, paths.figures_dir(scale, "adt") / "table4", ti
 display(report.show(table, title=title, note=note, paper="adt"))
 left_out = [f"{what} left out (method not implemented): {', '.join(skipped[key])}"
             for key, what in (("rows", "rows"), ("columns", "columns (generator method)")) if skipped[key]]
-report.Prose("\n\n".join(left_out))
+report.Prose("\n\n".join(left_out)) if left_out else None
 
 # %% [markdown]
 # ### Attack power of the learned distributions against PGD-20

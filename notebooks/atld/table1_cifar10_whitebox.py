@@ -64,7 +64,7 @@ report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
 
 # %%
 display(atld_experiments.write_atld_tables("atld-table1", ours, info, "table1"))
-report.Prose("Not yet implemented (rows left out): " + ", ".join(info["missing"]) if info["missing"] else "")
+report.Prose("Not yet implemented (rows left out): " + ", ".join(info["missing"])) if info["missing"] else None
 
 # %% [markdown]
 # ### Does the discriminator separate natural from perturbed latents, and does IMT's direction matter?
