@@ -22,7 +22,7 @@ ifeq ($(filter $(SCALE),$(VALID_SCALES)),)
 $(error unknown SCALE '$(SCALE)'; valid: $(VALID_SCALES))
 endif
 
-.PHONY: help env data readme test test-unit test-notebooks test-portable golden lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
+.PHONY: help env data readme test test-unit test-notebooks test-portable golden notebooks lint lab bench bench-gpu train train-ddp train-slurm clean-smoke reproduce-table1 reproduce-adt reproduce-atld reproduce-atent reproduce-all
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort | column -t -s $$'\t'
@@ -32,7 +32,7 @@ env: $(STAMP) ## create .venv, install advdist (editable) and register the pytho
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-	$(PY) -c "import advdist, torch, papermill, nbval"  # fail here, not later, when the install is broken
+	$(PY) -c "import advdist, torch, papermill, nbval, jupytext"  # fail here, not later, when the install is broken
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (advdist)" >/dev/null
 	@touch $@
 	@echo "environment ready: $(VENV) (torch $$($(PY) -c 'import torch; print(torch.__version__)'))"
@@ -72,8 +72,16 @@ test-portable: $(STAMP) data ## the notebook tests in a perturbed floating-point
 	env $(PORTABLE_ENV) ADVDIST_RUNS=$$runs $(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider $(PORTABLE_NOTEBOOKS)
 
-golden: $(STAMP) data ## rebuild notebooks/ from notebooks/specs/; store smoke results + tolerances measured in 4 float environments (tests/goldens/)
+# Notebook sources: notebooks/<paper>/<nb>.py (jupytext percent format) is what you edit; the .ipynb beside it is
+# built from it (tools/make_notebook.py) and committed with the smoke outputs nbval compares (make golden).
+notebooks: $(STAMP) ## rebuild every notebooks/**/*.ipynb from its .py source without executing (unchanged cells keep their outputs)
+	$(PY) tools/make_notebook.py
+
+golden: $(STAMP) data ## rebuild notebooks/ from their .py sources, execute them at smoke; store smoke results + tolerances measured in 4 float environments (tests/goldens/)
 	TQDM_DISABLE=1 $(PY) tools/golden.py $(GOLDEN_ARGS)
+
+lint: $(STAMP) ## ruff on the library, tests, notebook sources and tools (config: pyproject.toml [tool.ruff])
+	$(VENV)/bin/ruff check lib tests notebooks tools
 
 readme: $(STAMP) ## regenerate the README's generated findings from the committed mini tables (tools/readme_findings.py)
 	$(PY) tools/readme_findings.py

@@ -80,8 +80,9 @@ def test_table7_generator_sizes():
 # ----------------------------------------------------------------------------------------- densities
 def test_tanh_gaussian_density_is_eq11():
     torch.manual_seed(0)
-    mu, sigma, r = 2 * torch.randn(4, 1, 3, 3, dtype=torch.float64), torch.rand(4, 1, 3, 3, dtype=torch.float64) + 0.1, \
-        torch.randn(4, 1, 3, 3, dtype=torch.float64)
+    mu, sigma, r = (2 * torch.randn(4, 1, 3, 3, dtype=torch.float64),
+                    torch.rand(4, 1, 3, 3, dtype=torch.float64) + 0.1,
+                    torch.randn(4, 1, 3, 3, dtype=torch.float64))
     eps = 0.3
     delta = eps * torch.tanh(mu + sigma * r)
     ref = D.TransformedDistribution(D.Normal(mu, sigma), [D.TanhTransform(), D.AffineTransform(0.0, eps)])
@@ -114,7 +115,8 @@ def _setup(name, seed=0, **kw):
     meth.generator.double()
     if name == "adt_impam":
         meth.q.double()
-        with torch.no_grad():  # zero init biases put dead-unit outputs exactly on ReLU kinks (bad for finite differences)
+        # zero init biases put dead-unit outputs exactly on ReLU kinks (bad for finite differences)
+        with torch.no_grad():
             for layer in (meth.generator.z_encoder[0], meth.generator.z_encoder[2]):
                 layer.bias.normal_(0.0, 0.1)
     splits = data.load("digits")

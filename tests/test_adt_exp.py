@@ -14,13 +14,13 @@ from advdist.attacks import pgd
 from advdist.config import resolve
 from advdist.samplers import (
     INIT_SCALE_CODE,
-    max_entropy,
     TanhGaussian,
     explicit,
     explicit_attack,
     explicit_objective,
     explicit_samples,
     fit_explicit,
+    max_entropy,
 )
 from advdist.store import get_or_train
 

@@ -1,4 +1,5 @@
-"""advdist.analysis: input-Hessian eigenvalues (ADT Fig. 2(f)), loss surfaces (Fig. 2(a)-(e)), sample diversity (Fig. 1)."""
+"""advdist.analysis: input-Hessian eigenvalues (ADT Fig. 2(f)), loss surfaces (Fig. 2(a)-(e)), sample diversity
+(Fig. 1)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,17 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from advdist.analysis import (  # noqa: E402
-    LossSurface, full_hessian_eigvalsh, input_hessian, loss_surface, orthogonal_rademacher, pairwise_l2, pca_2d,
-    plot_pca, plot_surface, top_eigenvalues)
+    LossSurface,
+    full_hessian_eigvalsh,
+    input_hessian,
+    loss_surface,
+    orthogonal_rademacher,
+    pairwise_l2,
+    pca_2d,
+    plot_pca,
+    plot_surface,
+    top_eigenvalues,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from advdist import config, data, models, store
-from advdist.methods import atld as A
-from advdist.methods import build as build_method
+from advdist.methods import atld as A, build as build_method
 from advdist.methods.feature_scattering import smooth_labels, soft_cross_entropy
 from advdist.models.discriminator import SIZES, LatentDiscriminator, build_discriminator
 
@@ -70,7 +69,8 @@ def test_lmae_raises_perturbed_score_and_stays_in_ball(digits, disc_input):
     torch.manual_seed(1)
     x_rand = (x + EPS * torch.randn_like(x).sign()).clamp(0, 1)
     with torch.no_grad():
-        score = lambda z: (1 - disc.p_natural(feat(z))).mean().item()
+        def score(z):
+            return (1 - disc.p_natural(feat(z))).mean().item()
         s0, s_adv, s_rand = score(x), score(x_adv), score(x_rand)
     assert s_adv > s0 + 1e-4 and s_adv > s_rand
     assert (x_adv - x).abs().max() <= EPS + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
@@ -191,7 +191,7 @@ def test_adversarial_invariance_is_the_manifold_loss(digits, batches):
     assert torch.allclose(loss.detach(), ce + 0.7 * manifold, atol=1e-5)
 
 
-# ---- the discriminator's batches and latents (issue 15) ---------------------------------------------------------------
+# ---- the discriminator's batches and latents (issue 15) -------------------------------------------------------------
 def _auc(pos, neg):
     from advdist.analysis.discriminator import roc_auc
 

@@ -23,7 +23,6 @@ from advdist.attacks.deepfool import deepfool, deepfool_boundary_distance
 from advdist.attacks.rays import rays, rays_boundary_distance
 from advdist.attacks.spsa import spsa, spsa_gradient
 
-
 # ----------------------------------------------------------------------------------------- fixtures
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -31,8 +31,6 @@ from advdist.attacks import (
 from advdist.attacks.core import random_start
 from advdist.attacks.feature import draw_targets
 
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -236,7 +234,8 @@ def test_linear_linf_optimum(classes, box_active):
         assert torch.allclose(out, expected, atol=1e-9), name
     # FGSM's optimum is the worst case: no point of the box ∩ ball has a higher CE (random probes)
     probe = (x[None] + eps * (2 * torch.rand(64, n, d, generator=g, dtype=torch.float64) - 1)).clamp(0, 1)
-    ce = lambda z: F.cross_entropy(model(z), y, reduction="none")
+    def ce(z):
+        return F.cross_entropy(model(z), y, reduction="none")
     assert (torch.stack([ce(p) for p in probe]) <= ce(expected) + 1e-12).all()
 
 
@@ -483,9 +482,10 @@ def test_select_restarts_prefers_misclassified():
     x = torch.arange(6.0).view(6, 1)  # R = 3 restarts × B = 2 examples, restart-major
     loss = torch.tensor([5.0, 1.0, 2.0, 3.0, 9.0, 2.0])
     wrong = torch.tensor([False, False, True, True, False, True])
-    out, l, w = select_restarts(x, loss, wrong, 3)
-    # example 0: restarts (5, ok) (2, wrong) (9, ok) -> the misclassified one; example 1: (1, ok) (3, wrong) (2, wrong) -> 3
-    assert out.flatten().tolist() == [2.0, 3.0] and l.tolist() == [2.0, 3.0] and w.tolist() == [True, True]
+    out, best, w = select_restarts(x, loss, wrong, 3)
+    # example 0: restarts (5, ok) (2, wrong) (9, ok) -> the misclassified one;
+    # example 1: (1, ok) (3, wrong) (2, wrong) -> 3
+    assert out.flatten().tolist() == [2.0, 3.0] and best.tolist() == [2.0, 3.0] and w.tolist() == [True, True]
 
 
 def test_worst_iterate_prefers_misclassified_over_higher_loss(digits, mlp):
@@ -562,7 +562,8 @@ def test_worst_iterate_not_worse_than_last(digits, mlp):
 
 def test_trained_digits_mlp_under_attack(digits, mlp):
     _, _, x, y = digits
-    acc = lambda z: (predict(mlp, z) == y).float().mean().item()
+    def acc(z):
+        return (predict(mlp, z) == y).float().mean().item()
     clean = acc(x)
     a_fgsm = acc(fgsm(mlp, x, y, eps=0.1))
     a_pgd = acc(pgd(mlp, x, y, eps=0.1, alpha=0.025, steps=10, generator=gen(22)))

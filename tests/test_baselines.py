@@ -286,7 +286,8 @@ def test_scatter_perturbation_ascends_the_ot_distance_within_the_ball(batch):
     model.eval()
     with torch.no_grad():
         z_nat = model(x)
-        ot = lambda xx: ot_distance(z_nat, model(xx)).item()
+        def ot(xx):
+            return ot_distance(z_nat, model(xx)).item()
     x0g = x0.clone().requires_grad_(True)
     (g,) = torch.autograd.grad(ot_distance(z_nat, model(x0g)), x0g)
     descent = project(x0 - eps * g.sign(), x, eps)

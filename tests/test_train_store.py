@@ -202,7 +202,8 @@ def test_cli_trains_a_smoke_model(runs_dir):
 def test_cli_missing_dataset_is_one_line_with_the_fix(runs_dir, tmp_path):
     import os
 
-    env = {**os.environ, "ADVDIST_RUNS": str(runs_dir), "ADVDIST_DATA": str(tmp_path / "nodata"), "ADVDIST_OFFLINE": "1"}
+    env = {**os.environ, "ADVDIST_RUNS": str(runs_dir), "ADVDIST_DATA": str(tmp_path / "nodata"),
+           "ADVDIST_OFFLINE": "1"}
     r = subprocess.run([sys.executable, "-m", "advdist.train", "--scale", "paper", "--dataset", "svhn",
                         "--no-progress"], capture_output=True, text=True, env=env, timeout=300)
     lines = r.stderr.strip().splitlines()

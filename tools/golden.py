@@ -1,6 +1,9 @@
-"""Regenerate notebooks/ from notebooks/specs/ and the stored smoke results that nbval's checks compare against.
+"""Regenerate the notebooks from their sources and the stored smoke results that nbval's checks compare against.
 
-    python tools/golden.py [--envs native,1thread,avx2,lowest] [--skip-measure | --combine-only] [notebooks/specs/...py ...]
+    python tools/golden.py [--envs native,1thread,avx2,lowest] [--skip-measure | --combine-only] [notebooks/...py ...]
+
+0. **Build**: each ``notebooks/<paper>/<nb>.ipynb`` from its jupytext source ``notebooks/<paper>/<nb>.py``
+   (``tools/make_notebook.py``, also ``make notebooks``).
 
 1. **Measure** (skipped with ``--skip-measure``): each notebook is executed by papermill at its defaults
    (``scale = "smoke"``) once per floating-point environment of :data:`ENVS`, each environment with its own fresh
@@ -9,9 +12,10 @@
    run side by side.
 2. **Combine**: ``tests/goldens/<paper>/<notebook>.json`` gets the ``native`` numbers, per-column spreads over the
    environments and the tolerances derived from them (:func:`advdist.goldens.tolerances`).
-3. **Store the notebooks**: each notebook is rebuilt from its spec, executed natively (models come from the run
-   store) and stripped to what nbval compares: outputs are kept only in cells tagged ``nbval-check-output``
-   (execution counts kept everywhere), timings and papermill metadata removed.
+3. **Store the notebooks**: each notebook is rebuilt from its source, executed natively (models come from the run
+   store) and stripped to what nbval compares: outputs are kept only in cells tagged ``nbval-check-output`` and in
+   cells tagged ``keep-output`` (the smoke banner under the parameters; execution counts kept everywhere), timings
+   and papermill metadata removed, the kernelspec set to the one ``make env`` installs.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import runpy
 import subprocess
 import sys
 import tempfile
@@ -30,10 +33,10 @@ import nbformat
 import papermill
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_notebook import build  # noqa: E402
+from make_notebook import KERNELSPEC, ROOT, item_of, notebook_of, sources, write  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-SPECS = ROOT / "notebooks" / "specs"
+#: cells whose outputs the stored notebooks keep (nbval compares the first; the second is the smoke banner)
+KEPT_OUTPUTS = ("nbval-check-output", "keep-output")
 RECORDS = ROOT / "build" / "goldens"
 
 #: floating-point environments the tolerances are measured over (environment variables of each)
@@ -46,23 +49,8 @@ ENVS: dict[str, dict[str, str]] = {
 }
 
 
-def item_of(spec: Path) -> str:
-    return spec.relative_to(SPECS).with_suffix("").as_posix()
-
-
-def notebook_of(spec: Path) -> Path:
-    return ROOT / "notebooks" / spec.relative_to(SPECS).with_suffix(".ipynb")
-
-
-def write_notebook(spec: Path) -> Path:
-    out = notebook_of(spec)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(build(runpy.run_path(str(spec))["CELLS"]), out)
-    return out
-
-
-def measure(env: str, specs: list[Path], runs_root: Path) -> None:
-    """Run every notebook of ``specs`` in environment ``env`` with a fresh run store, recording its checked numbers."""
+def measure(env: str, todo: list[Path], runs_root: Path) -> None:
+    """Run every notebook of ``todo`` in environment ``env`` with a fresh run store, recording its checked numbers."""
     runs = runs_root / env
     runs.mkdir(parents=True, exist_ok=True)
     vars_ = {**os.environ, **ENVS[env], "ADVDIST_GOLDEN_RECORD": str(RECORDS / env), "TQDM_DISABLE": "1",
@@ -70,17 +58,17 @@ def measure(env: str, specs: list[Path], runs_root: Path) -> None:
     if env != "native":
         vars_["ADVDIST_RUNS"] = str(runs)
     with tempfile.TemporaryDirectory() as tmp:
-        for spec in specs:
-            print(f"golden [{env}]: {item_of(spec)}", flush=True)
+        for src in todo:
+            print(f"golden [{env}]: {item_of(src)}", flush=True)
             subprocess.run([sys.executable, "-m", "papermill", "-k", "python3", "--cwd", str(ROOT / "notebooks"),
-                            "--no-progress-bar", str(notebook_of(spec)), str(Path(tmp) / "out.ipynb")],
+                            "--no-progress-bar", str(notebook_of(src)), str(Path(tmp) / "out.ipynb")],
                            env=vars_, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def combine(spec: Path, envs: list[str]) -> Path:
+def combine(src: Path, envs: list[str]) -> Path:
     from advdist import goldens
 
-    item = item_of(spec)
+    item = item_of(src)
     seen = {e: json.loads((RECORDS / e / f"{item}.json").read_text()) for e in envs
             if (RECORDS / e / f"{item}.json").exists()}
     if "native" not in seen:
@@ -102,8 +90,8 @@ def combine(spec: Path, envs: list[str]) -> Path:
     return out
 
 
-def store_notebook(spec: Path) -> Path:
-    out = write_notebook(spec)
+def store_notebook(src: Path) -> Path:
+    out = write(src)
     env_backup = os.environ.pop("ADVDIST_GOLDEN_RECORD", None)
     try:
         papermill.execute_notebook(str(out), str(out), kernel_name="python3", cwd=str(ROOT / "notebooks"),
@@ -114,10 +102,11 @@ def store_notebook(spec: Path) -> Path:
     nb = nbformat.read(out, as_version=4)
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
-        if cell.cell_type == "code" and "nbval-check-output" not in cell.metadata.get("tags", []):
+        if cell.cell_type == "code" and not set(cell.metadata.get("tags", [])) & set(KEPT_OUTPUTS):
             cell.outputs = []
     nbformat.write(nb, out)
     text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
@@ -128,22 +117,22 @@ def store_notebook(spec: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("specs", nargs="*", type=Path)
+    p.add_argument("sources", nargs="*", type=Path, help="notebook sources (default: all)")
     p.add_argument("--envs", default=",".join(ENVS))
     p.add_argument("--skip-measure", action="store_true", help="combine the existing records and store notebooks")
     p.add_argument("--combine-only", action="store_true", help="only recompute tests/goldens/ from the records")
     p.add_argument("--runs-root", type=Path, default=None, help="where the per-environment run stores go (default: a "
                    "temporary folder, removed at the end)")
     args = p.parse_args(argv)
-    specs = [s.resolve() for s in args.specs] or sorted(SPECS.rglob("*.py"))
+    todo = [s.resolve() for s in args.sources] or sources()
     envs = [e for e in args.envs.split(",") if e]
     unknown = set(envs) - set(ENVS)
     if unknown:
         p.error(f"unknown environment(s) {sorted(unknown)}; valid: {', '.join(ENVS)}")
-    checked = [s for s in specs if any("goldens.check" in c[1] for c in runpy.run_path(str(s))["CELLS"])]
+    checked = [s for s in todo if "goldens.check(" in s.read_text()]
     if not args.combine_only:
-        for s in specs:
-            write_notebook(s)
+        for s in todo:
+            write(s)
     if not (args.skip_measure or args.combine_only):
         with tempfile.TemporaryDirectory(dir=args.runs_root) as runs_root:
             one = [e for e in envs if ENVS[e].get("OMP_NUM_THREADS") == "1"]
@@ -157,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print("golden:", combine(s, envs).relative_to(ROOT), flush=True)
     if args.combine_only:
         return 0
-    for s in specs:
+    for s in todo:
         print("golden:", store_notebook(s).relative_to(ROOT), flush=True)
     return 0
 

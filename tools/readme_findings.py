@@ -49,8 +49,8 @@ def adt_table1() -> str:
                else "no ADT row is above AT_PGD on A_rob")
     others = [f"{_label(m)} {r.loc[m, 'A_rob']:.1f} %" for m in r.index if m not in adt and m != "at_pgd"]
     return (f"ADT Table 1 at mini (`figures/mini/adt/table1.md`; {notes[-1] if notes else ''}): AT_PGD reaches "
-            f"A_rob {base:.1f} %; {'; '.join(parts)}. In this run (one seed, n = {n}) {verdict}; differences of a few pp "
-            f"are within one run's sampling error (the claims ledger, issue 17, tests them with seeds and paired "
+            f"A_rob {base:.1f} %; {'; '.join(parts)}. In this run (one seed, n = {n}) {verdict}; differences of a few "
+            f"pp are within one run's sampling error (the claims ledger, issue 17, tests them with seeds and paired "
             f"confidence intervals). Other rows: {'; '.join(others)}. Standard falls to "
             f"{r.loc['standard', 'PGD-20']:.1f} % under PGD-20.")
 
@@ -61,20 +61,21 @@ def versus(csv: str, subject: str, baselines: list[str], name: str) -> str:
     r = df.set_index("model")
     n = int(r["n"].iloc[0])
     a = r.loc[subject, "A_rob"]
-    parts = [f"{_label(b)} {r.loc[b, 'A_rob']:.1f} % ({a - r.loc[b, 'A_rob']:+.1f} pp)" for b in baselines if b in r.index]
+    parts = [f"{_label(b)} {r.loc[b, 'A_rob']:.1f} % ({a - r.loc[b, 'A_rob']:+.1f} pp)"
+             for b in baselines if b in r.index]
     above = [_label(b) for b in baselines if b in r.index and a > r.loc[b, "A_rob"]]
     return (f"{name} at mini (`figures/mini/{csv.replace('.csv', '.md')}`; {notes[-1] if notes else ''}): "
-            f"{_label(subject)} reaches A_rob {a:.1f} %; against it {'; '.join(parts)}. In this run (one seed, n = {n}) "
-            f"{_label(subject)} is above {', '.join(above) if above else 'none of them'} on A_rob.")
+            f"{_label(subject)} reaches A_rob {a:.1f} %; against it {'; '.join(parts)}. In this run (one seed, "
+            f"n = {n}) {_label(subject)} is above {', '.join(above) if above else 'none of them'} on A_rob.")
 
 
 def atent_table5() -> str:
     df, notes = read_table(ROOT / "figures" / "mini" / "atent" / "table5_smoothing.csv")
     r = df.set_index("model")
     a, t = r.loc["atent_l2", "r=0.435"], r.loc["trades_smooth", "r=0.435"]
-    return (f"ATENT Table 5 at mini (`figures/mini/atent/table5_smoothing.md`; {notes[-1] if notes else ''}): certified "
-            f"accuracy at ℓ2 radius 0.435 is {a:.0f} % for ℓ2-ATENT and {t:.0f} % for TRADES (smooth) ({a - t:+.0f} pp; "
-            f"one seed, n = {int(r['n'].iloc[0])} images; the paper: 55.41 vs 58.1 %).")
+    return (f"ATENT Table 5 at mini (`figures/mini/atent/table5_smoothing.md`; {notes[-1] if notes else ''}): "
+            f"certified accuracy at ℓ2 radius 0.435 is {a:.0f} % for ℓ2-ATENT and {t:.0f} % for TRADES (smooth) "
+            f"({a - t:+.0f} pp; one seed, n = {int(r['n'].iloc[0])} images; the paper: 55.41 vs 58.1 %).")
 
 
 def _mini(csv: str) -> tuple[pd.DataFrame, str]:

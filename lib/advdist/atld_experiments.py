@@ -206,7 +206,7 @@ def write_atld_tables(key: str, ours: pd.DataFrame, info: dict, name: str, *, pa
     """Write table ``key`` as two files under ``figures/<scale>/atld/``: ``<name>`` (the paper's protocol beside the
     paper's numbers, :func:`with_paper`; with ``papers`` = several table keys, :func:`with_papers`) and
     ``<name>_adaptive`` (:func:`adaptive_table`), each with a caption saying what ran (:func:`caption`). Returns the
-    text a notebook prints."""
+    text a notebook prints (a :class:`advdist.report.Document`: in a notebook, the rendered tables and sentences)."""
     from advdist import paths
 
     spec = experiments.table(key)
@@ -219,13 +219,16 @@ def write_atld_tables(key: str, ours: pd.DataFrame, info: dict, name: str, *, pa
     note = caption(info, PAPER_PROTOCOL, n) + f"; ATLD options {info['atld']}"
     report.write_table(main, out_dir / name, title=title + " — the paper's protocol", note=note)
     lines = ["The paper's protocol: " + note, report.to_markdown(main), *imt_columns(ours)]
+    parts = [report.show(main, title=title + " — the paper's protocol", note=note, paper="atld"), *imt_columns(ours)]
     if set(ours.get("protocol", [])) & {"end-to-end", "adaptive"}:
         adapt = adaptive_table(ours)
         note2 = caption(info, ADAPTIVE_PROTOCOL, n)
         report.write_table(adapt, out_dir / f"{name}_adaptive", title=title + " — IMT under attacks that know IMT",
                            note=note2)
         lines += ["", "Attacks that know IMT (not in the paper): " + note2, report.to_markdown(adapt), *imt_gain(ours)]
-    return "\n".join(lines)
+        parts += [report.show(adapt, title=title + " — IMT under attacks that know IMT", note=note2, paper="atld"),
+                  *imt_gain(ours)]
+    return report.Document("\n".join(lines), parts)
 
 
 def joint_info(keys, info: dict) -> dict:

@@ -176,7 +176,9 @@ def _columns(model: nn.Module, x: torch.Tensor, y: torch.Tensor, specs: list, *,
 
 
 def _bar(specs, progress: bool):
-    if not progress or not specs:
+    from advdist import console
+
+    if not console.show_bars(progress) or not specs:  # no bars in a notebook (advdist.console)
         return None
     from tqdm import tqdm
 

@@ -469,7 +469,7 @@ def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], n
                  floatfmt: str = ".2f") -> str:
     """Write table ``key`` (ours beside the paper's) as ``figures/<scale>/<paper>/<name>.{csv,md,tex}`` and
     return the text a notebook prints: the header line (scale, data, substitution), the Markdown table and
-    the rows left out."""
+    the rows left out (a :class:`advdist.report.Document`: in a notebook, the rendered table and those lines)."""
     spec = table(key)
     tab = with_paper(key, ours, info)
     n = int(ours["n"].iloc[0]) if len(ours) else 0
@@ -487,7 +487,8 @@ def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], n
         lines.append("rows: " + "; ".join(notes))
     if missing:
         lines.append("not yet implemented (rows left out): " + ", ".join(missing))
-    return "\n".join(lines)
+    shown = report.show(tab, title=spec.title, note=note, paper=spec.paper, floatfmt=floatfmt)
+    return report.Document("\n".join(lines), [shown, *lines[2:]])
 
 
 def compare_rows(ours: pd.DataFrame, rows: list[str], baseline: str, column: str = "A_rob") -> list[str]:

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from advdist import data, paths, train_loop
+from advdist import console, data, paths, train_loop
 from advdist.config import TrainConfig
 from advdist.run_files import (UnreadableRunFile, atomic_torch_save, atomic_write_bytes, atomic_write_json,
                                atomic_write_text, error_line, file_lock, read_torch, warn)
@@ -156,10 +156,12 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
         raise NonFiniteLoss(failed_before(run))
     if run.done:
         try:
-            return run.load_model(dev), run
+            model = run.load_model(dev)
         except UnreadableRunFile as e:
-            if _rebuild_model(run, e.problem, allow_train):
-                return run.load_model(dev), run
+            model = run.load_model(dev) if _rebuild_model(run, e.problem, allow_train) else None
+        if model is not None:
+            console.loaded(run, progress)  # one line in a notebook (or with progress=False)
+            return model, run
     if not allow_train:
         raise FileNotFoundError(
             f"no finished run for {cfg.name} (key {run.key}) and training is disabled; run: {train_command(cfg)}")
@@ -169,10 +171,15 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
         if run.failed:  # another process may have failed it while we waited
             raise NonFiniteLoss(failed_before(run))
         if not run.done:  # another process may have finished it while we waited
+            bars = console.show_bars(progress)  # in a notebook: no bars or per-epoch lines, one summary line
             train_loop.train(cfg, run, splits=splits,
                              runtime=Runtime(device=device, threads=threads, channels_last=channels_last,
-                                             progress=progress, compile=compile, deterministic=deterministic,
+                                             progress=bars, compile=compile, deterministic=deterministic,
                                              fast_grad=fast_grad))
+            if not bars:
+                console.trained(run)
+        else:
+            console.loaded(run, progress)
     return run.load_model(dev), run
 
 

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.stats import beta as beta_dist
-from scipy.stats import norm as normal_dist
+from scipy.stats import beta as beta_dist, norm as normal_dist
 from torch import nn
 
 from advdist import scales
