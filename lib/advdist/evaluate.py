@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advdist import samplers  # noqa: F401 - registers the samplers' attacks (ATENT-20) with attacks.settings
+from advdist import console, samplers  # noqa: F401 - registers the samplers' attacks (ATENT-20) with attacks.settings
 from advdist.attacks import settings as attack_settings
 from advdist.config import canonical_json, stable_hash
 from advdist.run_files import atomic_torch_save
@@ -176,8 +176,6 @@ def _columns(model: nn.Module, x: torch.Tensor, y: torch.Tensor, specs: list, *,
 
 
 def _bar(specs, progress: bool):
-    from advdist import console
-
     if not console.show_bars(progress) or not specs:  # no bars in a notebook (advdist.console)
         return None
     from tqdm import tqdm
