@@ -14,7 +14,8 @@ So that every attack and method of the library (which keep inputs in [0, 1]) app
 mapped affinely (one scale for both axes) into [0.05, 0.95]²; ε and step sizes given in t-SNE units are
 converted with the same scale (``TsneSet.unit``). The sets are registered datasets, ``tsne58_mnist``,
 ``tsne58_fashion_mnist`` and ``tsne58_digits`` (``advdist.data.load`` builds them through this module), so the
-runs' configs name the data they were trained on.
+runs' configs name the data they were trained on. The four models are trained by
+:func:`advdist.experiments.atent.fig1_models`; this module holds the set, the accuracies and the plot.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ import torch
 
 from advdist import data, paths
 
-#: Fig. 1 rows: (label, method, method options in t-SNE units converted by ``fig1_models``)
-FIG1_ROWS = (("standard", "standard"), ("at_pgd", "at_pgd"), ("trades", "trades"), ("atent_linf", "atent_linf"))
-#: inner steps of PGD-AT, TRADES and ATENT per scale (the recipe's 40; fewer for CI)
-FIG1_STEPS = {"smoke": 10, "mini": 40, "paper": 40}
 PANEL_TITLES = {"standard": "SGD", "at_pgd": "PGD-AT", "trades": "TRADES", "atent_linf": "ATENT"}
 
 
@@ -102,31 +99,6 @@ def tsne_two_class(scale: str | None, *, classes: tuple[int, int] = (5, 8), trai
                              torch.from_numpy(y[n_tr:]), info=info, source=f"t-SNE of {source}", fingerprint=fp,
                              train_indices=torch.arange(n_tr), test_indices=torch.arange(n_tr, len(y)), seed=seed)
     return TsneSet(splits=splits, source=source, classes=tuple(classes), unit=0.9 / span)
-
-
-def fig1_models(scale: str, *, eps: float = 1.0, step: float = 0.1, steps: int | None = None, device: str = "auto",
-                seed: int = 0, progress: bool = False) -> tuple[TsneSet, dict]:
-    """Train (or load) the four Fig. 1 models in setting ``atent-tsne58`` at ``scale``; ``eps`` and ``step`` in
-    t-SNE units, ``steps`` inner steps (default: the scale's setting, 40 at mini/paper). Returns (set, {label:
-    (model, run, cfg)})."""
-    from advdist import config, store
-
-    ts = tsne_two_class(scale, seed=0)
-    k = int(steps or FIG1_STEPS[scale])
-    ratio = step / eps
-    kw = {"standard": {}, "at_pgd": {"steps": k, "alpha_ratio": ratio},
-          "trades": {"beta": 8.0, "steps": k, "alpha_ratio": ratio},
-          "atent_linf": {"steps": k, "step_ratio": ratio, "noise": 1e-9 * ts.unit, "init": "none",
-                         "projection": "last"}}
-    out = {}
-    for label, method in FIG1_ROWS:
-        # the net sees t-SNE units again (centred): (x − 0.5) / unit, as the official net saw raw coordinates
-        cfg = config.resolve(scale, "atent-tsne58", method=method, seed=seed, eps=eps * ts.unit,
-                             dataset=dataset_name(ts.source),
-                             method_kwargs=kw[label], model_kwargs={"normalize": (0.5, ts.unit)})
-        model, run = store.get_or_train(cfg, device=device, splits=ts.splits, progress=progress)
-        out[label] = (model, run, cfg)
-    return ts, out
 
 
 def fig1_accuracy(ts: TsneSet, models: dict, *, eps: float = 1.0, step: float = 0.1, steps: int = 40,

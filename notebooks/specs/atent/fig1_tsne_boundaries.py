@@ -18,9 +18,10 @@ device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
 ("code", """from advdist import config, paths, plots, report
 from advdist.analysis import toy2d_tsne
+from advdist.experiments import atent
 
 params = config.notebook_parameters(globals())
-ts, models = toy2d_tsne.fig1_models(scale, eps=eps, step=step, device=device, seed=seed)
+ts, models = atent.fig1_models(scale, eps=eps, step=step, device=device, seed=seed)
 acc = toy2d_tsne.fig1_accuracy(ts, models, eps=eps, step=step, seed=seed)""", ("nbval-ignore-output",)),
 ("code", """table = report.beside_paper(acc, report.paper_table("atent_fig1"), comparable=False)
 note = (f"t-SNE of {ts.source} images, classes {ts.classes[0]} vs {ts.classes[1]} ({scale} scale); "

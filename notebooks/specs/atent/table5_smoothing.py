@@ -27,12 +27,13 @@ device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
 ("code", """from advdist import config, paths, report
 from advdist.analysis import smoothing
+from advdist.experiments import atent
 
 params = config.notebook_parameters(globals())
-n0, n, n_ex = smoothing.CERTIFY_BUDGET[scale]
+n0, n, n_ex = atent.CERTIFY_BUDGET[scale]
 n_ex = n_images or n_ex
-ours = smoothing.certified_table(scale, sigma=sigma, radii=smoothing.RADII, device=device, seed=seed,
-                                 budget=(n0, n, n_ex))
+ours = atent.certified_table(scale, sigma=sigma, radii=smoothing.RADII, device=device, seed=seed,
+                             budget=(n0, n, n_ex))
 cfg = config.resolve(scale, smoothing.SETTING)""", ("nbval-ignore-output",)),
 ("code", """table = report.beside_paper(ours.drop(columns="s/image"), report.paper_table("atent_table5"), comparable=False)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
