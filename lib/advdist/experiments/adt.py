@@ -20,8 +20,9 @@ cumulative gradients); the generators' architecture stays the scale's training g
 coordinates, plain Adam), which on Fashion-MNIST (d = 784, ε = 0.1) pulls the samples away from the ε-ball's
 corners and makes EXP clearly weaker than PGD-20.
 
-Fig. 6 (App. D.3): :func:`~advdist.attacks.distribution.exp_convergence` records the EXP attack's cross-entropy and accuracy after 0…T
-iterations (k = 10, lr 0.3, betas (0, 0), T = 100) from :func:`advdist.samplers.fit_explicit` traces.
+Fig. 6 (App. D.3): :func:`~advdist.attacks.distribution.exp_convergence` records the EXP attack's cross-entropy and
+accuracy after 0…T iterations (k = 10, lr 0.3, betas (0, 0), T = 100) from :func:`advdist.samplers.fit_explicit`
+traces.
 
 Per-scale settings (:data:`EXP`, :data:`GENERATOR`, :data:`CONVERGENCE`, :data:`TABLE4_N`): ``paper`` as above
 (the authors' generator attack trains up to 1000 epochs and evaluates every 25 after epoch 400; we train 400
@@ -62,7 +63,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advdist import config, data, evaluate, methods, report, store
+from advdist import config, evaluate, methods, store
 from advdist.analysis.diversity import error_rate, explicit_distribution_samples, explicit_fit_defaults, pairwise_l2
 from advdist.analysis.diversity import pgd_restart_samples
 from advdist.analysis.hessian import top_eigenvalues
@@ -71,14 +72,12 @@ from advdist.attacks import settings as attack_settings
 from advdist.attacks.core import check_eps, check_inputs, check_positive
 from advdist.attacks.distribution import GENERATOR_METHODS, DistributionAttack, exp_convergence
 from advdist.attacks.settings import AttackSpec
-from advdist.evaluate import _chunk_seed
 from advdist.experiments import core
 from advdist.experiments.core import Row, RobustnessTable
 from advdist.methods.adt_exp import ADT_EXP_LITERAL
 from advdist.methods.adt_expam import ADT_EXPAM_LITERAL
 from advdist.methods.adt_impam import ADT_IMPAM_LITERAL
 from advdist.samplers import check_entropy
-from advdist.train import resolve_device
 
 # per-scale budgets: -> scales.py
 #: EXP attack (ADT Sec. 5.3 T = 20, k = 10; App. D.3 lr 0.3, betas (0, 0); λ = 0.01 on the per-coordinate mean
@@ -207,28 +206,18 @@ def transfer_matrix(key: str = "adt-table1", *, scale: str, rows: list[str] | No
     """
     spec = core.table(key)
     labels = rows or [r.label for r in spec.rows]
-    models = core.train_rows(key, scale=scale, rows=labels, device=device, seed=seed, progress=progress)
+    models = core.trained_rows(key, scale=scale, rows=labels, seed=seed, n_eval=n_eval or spec.n_eval.get(scale),
+                               device=device, progress=progress)
     if not models:
         raise ValueError(f"none of the rows {labels} of {key} is implemented")
-    dev = resolve_device(device)
-    _, _, cfg, splits = next(iter(models.values()))
-    x, y = core.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
-    out = []
-    for name in attacks:
-        atk = attack_settings.get(name, scale=scale, paper=spec.paper, dataset=cfg.dataset)
-        for src, (source, *_rest) in models.items():
-            correct = {t: 0 for t in models}
-            for i in range(0, len(y), batch_size):
-                xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
-                with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-                    torch.manual_seed(_chunk_seed(seed, f"transfer:{name}:{src}", i))
-                    x_adv = atk(source, xb, yb)
-                with torch.no_grad():
-                    for t, (target, *_r) in models.items():
-                        correct[t] += (target(x_adv).argmax(1) == yb).sum().item()
-            out += [{"attack": name, "source": src, "target": t, "acc": 100.0 * c / len(y), "n": len(y)}
-                    for t, c in correct.items()]
-    return pd.DataFrame(out)
+    first = next(iter(models.values()))
+    specs = [attack_settings.get(a, scale=scale, paper=spec.paper, dataset=first.cfg.dataset) for a in attacks]
+    nets = {label: t.model for label, t in models.items()}
+    correct = core.transfer_correct(nets, nets, (first.x, first.y), specs, seed=seed, batch_size=batch_size,
+                                    device=device, rng="chunk")
+    n = len(first.y)
+    return pd.DataFrame([{"attack": a, "source": src, "target": t, "acc": 100.0 * int(c.sum()) / n, "n": n}
+                         for (a, src, t), c in correct.items()])
 
 
 def transfer_summary(df: pd.DataFrame) -> list[str]:
@@ -279,15 +268,12 @@ def lambda_sweep(lams=(0.0, 0.001, 0.01, 0.1, 1.0), *, scale: str, method: str =
             key = tuple(sorted(kw.items()))
             if key not in cache:
                 over = {"method_kwargs": kw} if kw else {}
-                cfg = config.resolve(scale, "adt-cifar10", method=method, seed=seed, **over)
-                splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-                model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-                x, y = core.eval_subset(splits, scale, n_eval)
-                rm = evaluate.robustness_matrix(model, (x, y), attacks, run=run, seed=seed, progress=progress,
-                                                scale=scale, paper="adt", dataset=cfg.dataset)
-                log = run.log
+                t = core.trained(config.resolve(scale, "adt-cifar10", method=method, seed=seed, **over),
+                                 device=device, progress=progress, n_eval=n_eval, scale=scale)
+                rm = core.robustness(t, attacks, paper="adt", seed=seed, scale=scale, progress=progress)
+                log = t.run.log
                 last = {c: float(log[c].iloc[-1]) if c in log else float("nan") for c in ("entropy", "sigma")}
-                cache[key] = {**(rm.accuracy() * 100).to_dict(), **last, "n": len(y)}
+                cache[key] = {**(rm.accuracy() * 100).to_dict(), **last, "n": len(t.y)}
             out.append({"form": form, "lam": float(lam), **cache[key]})
     return pd.DataFrame(out)
 
@@ -381,59 +367,39 @@ def _split_rows(rows: Sequence[str] | None, valid: Sequence[str], what: str) -> 
     return ok, [r for r in wanted if r not in ok]
 
 
-def _model(scale: str, method: str, seed: int, device: str, progress: bool):
-    cfg = config.resolve(scale, SETTING, method=method, seed=seed)
-    splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-    model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-    return cfg, splits, model, run
-
-
-def _info(scale: str, cfg) -> dict[str, str]:
-    cfg = cfg or config.resolve(scale, SETTING)
-    return {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[SETTING]["dataset"],
-            "model": cfg.model}
+#: ADT Table 4 as a table of the common runner: its rows, its columns built by :func:`attack_setting`
+TABLE4 = RobustnessTable(
+    key="adt-table4", title="ADT Table 4: accuracy (%) under PGD-20 and the learned distributions as attacks",
+    paper="adt", setting=SETTING, methods=ROWS, attacks=COLUMNS, paper_csv="adt_table4", n_eval=TABLE4_N,
+    attack_setting=attack_setting)
 
 
 def evaluate_table4(*, scale: str, rows: Sequence[str] | None = None, columns: Sequence[str] | None = None,
                     n_eval: int | None = None, device: str = "auto", seed: int = 0, progress: bool = True):
-    """ADT Table 4: every row's model (trained or loaded through the run store) under PGD-20 and the learned
-    distributions used as attacks. Returns ``(ours, skipped, matrices, info)``:
+    """ADT Table 4 (:data:`TABLE4`): every row's model (trained or loaded through the run store) under PGD-20 and the
+    learned distributions used as attacks (:func:`advdist.experiments.core.run_table`). Returns
+    ``(ours, skipped, matrices, info)``:
 
     ``ours``: DataFrame, one row per available method: ``A_nat`` and each attack's accuracy in % (robust = all
     samples correct), and ``n``; ``skipped``: ``{"rows": [...], "columns": [...]}`` not implemented (left out);
     ``matrices``: each row's per-example :class:`advdist.evaluate.RobustnessMatrix` (cached beside the run);
-    ``info``: scale/dataset strings. PGD-20 and EXP attack the examples in chunks; each generator attack is
-    trained on all ``n_eval`` examples at once (:data:`TABLE4_N` by default).
+    ``info``: :func:`advdist.experiments.core.run_info`. PGD-20 and EXP attack the examples in chunks; each generator
+    attack is trained on all ``n_eval`` examples at once (:data:`TABLE4_N` by default).
     """
     _scale(scale)
     avail_rows, skipped_rows = _split_rows(rows, ROWS, "Table 4")
     cols, skipped_cols = available_columns(columns)
-    n = n_eval if n_eval else TABLE4_N[scale]
-    out, matrices, cfg = [], {}, None
-    for m in avail_rows:
-        cfg, splits, model, run = _model(scale, m, seed, device, progress)
-        x, y = core.eval_subset(splits, scale, n)
-        specs = [attack_setting(c, scale=scale, dataset=cfg.dataset) for c in cols]
-        chunked = [s for s in specs if s.fn != "generator_attack"]
-        whole = [s for s in specs if s.fn == "generator_attack"]
-        kw = dict(run=run, seed=seed, progress=progress, scale=scale, paper="adt", dataset=cfg.dataset)
-        parts = [evaluate.robustness_matrix(model, (x, y), chunked, **kw)]
-        if whole:
-            parts.append(evaluate.robustness_matrix(model, (x, y), whole, batch_size=max(len(y), 1), **kw))
-        correct = pd.concat([parts[0].correct] + [p.correct.drop(columns="clean") for p in parts[1:]], axis=1)
-        rm = evaluate.RobustnessMatrix(correct=correct[["clean"] + [s.name for s in specs]],
-                                       attacks=[s.name for s in specs], cascade=False)
-        matrices[m] = rm
-        acc = rm.accuracy().drop("A_rob") * 100
-        out.append({"model": m, **acc.to_dict(), "n": len(y)})
-    ours = pd.DataFrame(out, columns=["model", "A_nat", *cols, "n"])
-    return ours, {"rows": skipped_rows, "columns": skipped_cols}, matrices, _info(scale, cfg)
+    res = core.run_table(TABLE4, scale=scale, seeds=(seed,), n=n_eval, rows=avail_rows, attacks=cols, device=device,
+                         progress=progress)
+    records = [{k: v for k, v in r.items() if k != "A_rob"} for r in res.accuracy(seed).to_dict("records")]
+    ours = pd.DataFrame(records, columns=["model", "A_nat", *cols, "n"])
+    return ours, {"rows": skipped_rows, "columns": skipped_cols}, res.matrices[seed], res.info
 
 
 def table4_with_paper(ours: pd.DataFrame, info: dict) -> pd.DataFrame:
-    """``ours`` beside ADT Table 4 (``data/paper/adt_table4.csv``); Δ only at paper scale on CIFAR-10."""
-    comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
-    table = report.beside_paper(ours, report.paper_table("adt_table4"), comparable=comparable)
+    """``ours`` beside ADT Table 4 (``data/paper/adt_table4.csv``; :func:`advdist.experiments.core.with_paper`), the
+    model and A_nat first; Δ only at paper scale on CIFAR-10."""
+    table = core.with_paper(TABLE4, ours, info)
     first = [c for c in ("model", "A_nat") if c in table.columns]
     return table[first + [c for c in table.columns if c not in first]]
 
@@ -473,8 +439,9 @@ def convergence_curves(*, scale: str, rows: Sequence[str] | None = None, n_eval:
         s["steps"] = int(steps)
     frames, cfg = [], None
     for m in avail:
-        cfg, splits, model, run = _model(scale, m, seed, device, progress)
-        x, y = core.eval_subset(splits, scale, n)
+        t = core.trained(config.resolve(scale, SETTING, method=m, seed=seed), device=device, progress=progress,
+                         n_eval=n, scale=scale)
+        cfg, model, run, x, y = t.cfg, t.model, t.run, t.x, t.y
         eps = attack_settings.get("PGD-20", scale=scale, paper="adt", dataset=cfg.dataset).eps
         kw = {k: v for k, v in s.items() if k not in ("batch_size", "sample_batch")}
         key = config.stable_hash({"fn": "exp_convergence", "eps": eps, "kwargs": kw, "seed": seed,
@@ -491,11 +458,12 @@ def convergence_curves(*, scale: str, rows: Sequence[str] | None = None, n_eval:
         frames.append(df.assign(model=m))
     cols = ["model", "step", "loss", "acc", "acc_all", "entropy"]
     curves = pd.concat(frames)[cols].reset_index(drop=True) if frames else pd.DataFrame(columns=cols)
-    return curves, skipped, _info(scale, cfg)
+    return curves, skipped, core.run_info(TABLE4, cfg or config.resolve(scale, SETTING), scale)
 
 
-FIG6_LABELS = {"standard": "Standard", "at_pgd": "AT$_{PGD}$", "adt_exp": "ADT$_{EXP}$", "adt_expam": "ADT$_{EXP-AM}$",
-          "adt_impam": "ADT$_{IMP-AM}$"}
+#: the models' names in the plots of Fig. 6
+FIG6_LABELS = {"standard": "Standard", "at_pgd": "AT$_{PGD}$", "adt_exp": "ADT$_{EXP}$",
+               "adt_expam": "ADT$_{EXP-AM}$", "adt_impam": "ADT$_{IMP-AM}$"}
 
 
 def plot_convergence(curves: pd.DataFrame, title: str = ""):
@@ -718,12 +686,11 @@ def trained_models(scale: str, methods_: tuple[str, ...] | list[str] = FIG2_METH
             skipped.append(m)
             continue
         cfg = config.resolve(scale, setting, method=m, seed=seed)
-        if splits is None:
-            splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        models[m], runs[m] = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
+        t = core.trained(cfg, device=device, progress=progress, splits=splits, scale=scale)
+        splits, models[m], runs[m] = t.splits, t.model, t.run
     if cfg is None:
         cfg = config.resolve(scale, setting, seed=seed)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
+        splits = core.trained(cfg, scale=scale, train=False).splits
     return TrainedModels(models=models, runs=runs, skipped=skipped, splits=splits, cfg=cfg)
 
 

@@ -18,7 +18,7 @@ import time
 import pandas as pd
 import torch
 
-from advdist import config, data, evaluate, methods, store
+from advdist import config, evaluate, methods
 from advdist.analysis import smoothing, toy2d_tsne
 from advdist.experiments import core
 from advdist.experiments.core import Row, RobustnessTable
@@ -84,10 +84,9 @@ def models_radius_sweep(setting: str, methods_: list[str], attack: str, *, scale
     for m in methods_:
         if m not in methods.names():
             continue
-        cfg = config.resolve(scale, setting, method=m, seed=seed)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        model, _ = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-        x, y = core.eval_subset(splits, scale, n_eval)
+        t = core.trained(config.resolve(scale, setting, method=m, seed=seed), device=device, progress=progress,
+                         n_eval=n_eval, scale=scale)
+        cfg, model, x, y = t.cfg, t.model, t.x, t.y
         sweep = radius_sweep(model, x, y, [attack], eps=cfg.eps, fractions=fractions, scale=scale, paper=paper,
                              dataset=cfg.dataset, seed=seed)
         with torch.no_grad():
@@ -111,10 +110,9 @@ def certified_table(scale: str, *, sigma: float = 0.12, radii=smoothing.RADII, s
     eps = config.resolve(scale, setting).eps
     out = []
     for label, (method, kw) in smoothing.smoothing_rows(sigma, eps).items():
-        cfg = config.resolve(scale, setting, method=method, seed=seed, method_kwargs=kw)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        model, _ = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-        x, y = core.eval_subset(splits, scale, n_ex)
+        t = core.trained(config.resolve(scale, setting, method=method, seed=seed, method_kwargs=kw), device=device,
+                         progress=progress, n_eval=n_ex, scale=scale)
+        model, x, y = t.model, t.x, t.y
         dev = next(model.parameters()).device
         torch.manual_seed(seed)
         t0 = time.perf_counter()
@@ -150,6 +148,6 @@ def fig1_models(scale: str, *, eps: float = 1.0, step: float = 0.1, steps: int |
         cfg = config.resolve(scale, "atent-tsne58", method=method, seed=seed, eps=eps * ts.unit,
                              dataset=toy2d_tsne.dataset_name(ts.source),
                              method_kwargs=kw[label], model_kwargs={"normalize": (0.5, ts.unit)})
-        model, run = store.get_or_train(cfg, device=device, splits=ts.splits, progress=progress)
-        out[label] = (model, run, cfg)
+        t = core.trained(cfg, device=device, progress=progress, splits=ts.splits, scale=scale)
+        out[label] = (t.model, t.run, cfg)
     return ts, out

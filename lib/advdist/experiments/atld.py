@@ -40,16 +40,19 @@ The plain rows (standard, at_pgd, feature_scattering, atld = "ATLD−", no IMT) 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import ClassVar
 
 import pandas as pd
 import torch
 from torch import nn
 
-from advdist import config, data, evaluate, methods, paths, report, store
+from advdist import config, data, evaluate, methods, paths, report
 from advdist.analysis import discriminator as disc_analysis
 from advdist.attacks import settings as attack_settings
 from advdist.attacks.core import frozen
+from advdist.attacks.settings import AttackSpec
 from advdist.defenses import build_imt
 from advdist.experiments import core
 from advdist.experiments.core import Row, RobustnessTable
@@ -114,52 +117,95 @@ DISC_ATTACKS = ("PGD-20", "CW-20")
 _WARM = ("pgd", "cw_linf", "mim")
 
 
-@torch.no_grad()
-def _correct(model, x, y, batch_size: int) -> torch.Tensor:
-    out = []
-    for i in range(0, len(y), batch_size):
-        out.append(model(x[i:i + batch_size]).argmax(1).cpu() == y[i:i + batch_size].cpu())
-    return torch.cat(out)
+class _ImtInputs:
+    """The adversarial inputs of the IMT protocols on one set of examples, crafted once and shared by the IMT rows and
+    protocols: per attack the non-adaptive example (on the bare ``model``), per IMT row and attack the end-to-end one
+    (through the wrapper). Each is crafted by :func:`advdist.experiments.core.seeded_attack` with the attack's seed."""
+
+    def __init__(self, model: nn.Module, batch_size: int):
+        self.model, self.batch_size, self._cache = model, batch_size, {}
+
+    def _get(self, key, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def non_adaptive(self, spec, x, y, seed: int) -> torch.Tensor:
+        return self._get(("non-adaptive", spec.name), lambda: core.seeded_attack(
+            spec, self.model, x, y, seed=seed, batch_size=self.batch_size))
+
+    def end_to_end(self, row: str, wrapped: nn.Module, spec, x, y, seed: int) -> torch.Tensor:
+        return self._get(("end-to-end", row, spec.name), lambda: core.seeded_attack(
+            spec, wrapped, x, y, seed=seed, batch_size=self.batch_size))
+
+    def adaptive(self, row: str, wrapped: nn.Module, spec, x, y, seed: int) -> torch.Tensor:
+        """Per example the first of the non-adaptive, end-to-end and (for attacks with a starting point) warm-started
+        end-to-end examples that IMT misclassifies, else the non-adaptive one: IMT is correct on it iff on all."""
+        x_na = self.non_adaptive(spec, x, y, seed)
+        candidates = [x_na, self.end_to_end(row, wrapped, spec, x, y, seed)]
+        if spec.fn in _WARM:
+            candidates.append(core.seeded_attack(spec, wrapped, x, y, seed=seed, batch_size=self.batch_size,
+                                                 x_init=x_na))
+        out, undecided = x_na.clone(), torch.ones(len(y), dtype=torch.bool)
+        for cand in candidates:
+            broken = undecided & ~evaluate.predict_correct(wrapped, cand, y, self.batch_size)
+            out[broken.to(out.device)] = cand[broken.to(cand.device)]
+            undecided &= ~broken
+        return out
 
 
-def _attack(spec, model, x, y, batch_size: int, seed: int, x_init: torch.Tensor | None = None) -> torch.Tensor:
-    torch.manual_seed(seed)
-    kw = lambda i: {} if x_init is None else {"x_init": x_init[i:i + batch_size]}  # noqa: E731
-    return torch.cat([spec(model, x[i:i + batch_size], y[i:i + batch_size], **kw(i)) for i in range(0, len(y), batch_size)])
+@dataclass(frozen=True, eq=False)
+class ImtAttack(AttackSpec):
+    """The attack setting ``base`` under an IMT ``protocol`` (module docstring), for
+    :func:`advdist.evaluate.robustness_matrix` on the IMT wrapper of ``row``: called once with all examples
+    (:attr:`whole_batch`), it seeds the global RNG with ``seed`` before each attack, as the ATLD tables always have."""
+
+    base: AttackSpec | None = None
+    protocol: str = "non-adaptive"
+    row: str = ""
+    seed: int = 0
+    inputs: _ImtInputs | None = None
+    whole_batch: ClassVar[bool] = True
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, **overrides) -> torch.Tensor:
+        if self.protocol == "non-adaptive":
+            return self.inputs.non_adaptive(self.base, x, y, self.seed)
+        if self.protocol == "end-to-end":
+            return self.inputs.end_to_end(self.row, model, self.base, x, y, self.seed)
+        return self.inputs.adaptive(self.row, model, self.base, x, y, self.seed)
+
+
+def imt_matrices(model, run, data_xy, attacks, *, scale: str, dataset: str, seed: int = 0, batch_size: int = 500,
+                 adaptive: bool = True, device: str | torch.device = "cpu") -> dict[str, evaluate.RobustnessMatrix]:
+    """Per-example correctness of ATLD-IMT and ATLD-IMT+ under ``attacks`` (ATLD settings at ``scale``) for the
+    protocols (module docstring; only the non-adaptive one without ``adaptive``), through
+    :func:`advdist.evaluate.robustness_matrix` on the IMT wrappers (not cached). Returns
+    ``{"<row>/<protocol>": RobustnessMatrix}``; its A_rob also needs the clean example right (``clean_in_rob``).
+    Adversarial examples of the non-adaptive protocol are crafted once and shared by both IMT rows."""
+    specs = [attack_settings.get(a, scale=scale, paper="atld", dataset=dataset) if isinstance(a, str) else a
+             for a in attacks]
+    wrapped = {r: build_imt(run, model, plus=p, device=device) for r, p in IMT_ROWS.items()}
+    inputs = _ImtInputs(model, batch_size)
+    model.eval()
+    out = {}
+    for r, w in wrapped.items():
+        for protocol in PROTOCOLS if adaptive else PROTOCOLS[:1]:
+            imt_specs = [ImtAttack(name=s.name, fn=f"imt-{protocol}:{s.fn}", kwargs=s.kwargs, paper=s.paper,
+                                   scale=s.scale, dataset=s.dataset, base=s, protocol=protocol, row=r, seed=seed + k,
+                                   inputs=inputs) for k, s in enumerate(specs)]
+            rm = evaluate.robustness_matrix(w, data_xy, imt_specs, seed=seed, batch_size=batch_size, device=device,
+                                            progress=False)
+            out[f"{r}/{protocol}"] = replace(rm, clean_in_rob=True)
+    return out
 
 
 def imt_robustness(model, run, data_xy, attacks, *, scale: str, dataset: str, seed: int = 0, batch_size: int = 500,
                    adaptive: bool = True, device: str | torch.device = "cpu") -> dict[str, pd.DataFrame]:
-    """Per-example correctness of ATLD-IMT and ATLD-IMT+ under ``attacks`` (ATLD settings at ``scale``) for both
-    protocols (module docstring). Returns ``{"<row>/<protocol>": DataFrame}`` with boolean columns ``clean`` and one
-    per attack; adversarial examples of the non-adaptive protocol are crafted once and shared by both IMT rows."""
-    x, y = (t.to(device) for t in data_xy)
-    specs = [attack_settings.get(a, scale=scale, paper="atld", dataset=dataset) if isinstance(a, str) else a
-             for a in attacks]
-    wrapped = {r: build_imt(run, model, plus=p, device=device) for r, p in IMT_ROWS.items()}
-    out = {f"{r}/{p}": {"clean": _correct(w, x, y, batch_size)} for r, w in wrapped.items() for p in PROTOCOLS}
-    model.eval()
-    for k, spec in enumerate(specs):
-        x_base = _attack(spec, model, x, y, batch_size, seed + k)
-        for r, w in wrapped.items():
-            na = _correct(w, x_base, y, batch_size)
-            out[f"{r}/non-adaptive"][spec.name] = na
-            if adaptive:
-                e2e = _correct(w, _attack(spec, w, x, y, batch_size, seed + k), y, batch_size)
-                out[f"{r}/end-to-end"][spec.name] = e2e
-                ad = na & e2e
-                if spec.fn in _WARM:
-                    ad = ad & _correct(w, _attack(spec, w, x, y, batch_size, seed + k, x_init=x_base), y, batch_size)
-                out[f"{r}/adaptive"][spec.name] = ad
-    return {k: pd.DataFrame({c: v.numpy() for c, v in cols.items()}) for k, cols in out.items()
-            if adaptive or k.endswith("non-adaptive")}
-
-
-def _summary(correct: pd.DataFrame) -> dict[str, float]:
-    attacks = [c for c in correct.columns if c != "clean"]
-    row = {"A_nat": 100 * correct["clean"].mean(), **{a: 100 * correct[a].mean() for a in attacks}}
-    row["A_rob"] = 100 * (correct["clean"] & correct[attacks].all(axis=1)).mean() if attacks else float("nan")
-    return row
+    """:func:`imt_matrices` as ``{"<row>/<protocol>": DataFrame}`` with boolean columns ``clean`` and one per
+    attack."""
+    mats = imt_matrices(model, run, data_xy, attacks, scale=scale, dataset=dataset, seed=seed, batch_size=batch_size,
+                        adaptive=adaptive, device=device)
+    return {k: rm.correct.astype(bool) for k, rm in mats.items()}
 
 
 def evaluate_atld_table(key: str = "atld-table1", *, scale: str, n_eval: int | None = None, device: str = "auto",
@@ -171,38 +217,22 @@ def evaluate_atld_table(key: str = "atld-table1", *, scale: str, n_eval: int | N
     paper dataset, model name, the ATLD options used, and the rows left out (methods not implemented).
     """
     spec = core.table(key)
-    dev = resolve_device(device)
-    rows, missing, atld_run = [], [], None
-    cfg = None
-    for row in spec.rows:
-        m = row.label
-        if row.method not in methods.names():
-            missing.append(m)
-            continue
-        cfg = spec.config(row, scale, seed)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-        x, y = core.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
-        rm = evaluate.robustness_matrix(model, (x, y), spec.attacks, run=run, seed=seed, progress=progress,
-                                        scale=scale, paper=spec.paper, dataset=cfg.dataset, device=dev)
-        rows.append({"model": m, "protocol": "—", **(rm.accuracy() * 100).to_dict(), "n": len(y)})
-        if row.method == "atld":
-            atld_run = (model, run, (x, y), cfg)
-    if atld_run is not None:
-        model, run, xy, acfg = atld_run
-        res = imt_robustness(model, run, xy, spec.attacks, scale=scale, dataset=acfg.dataset, seed=seed,
-                             adaptive=adaptive, device=dev)
-        for name, correct in res.items():
-            r, protocol = name.split("/")
-            rows.append({"model": r, "protocol": protocol, **_summary(correct), "n": len(correct)})
-    cfg = cfg or config.resolve(scale, spec.setting)
+    res = core.run_table(key, scale=scale, seeds=(seed,), n=n_eval, device=device, progress=progress,
+                         keep_models=True)
+    rows = [(label, "—", rm) for label, rm in res.matrices[seed].items()]
+    atld = [t for label, t in res.trained[seed].items() if spec.row(label).method == "atld"]
+    if atld:
+        t = atld[-1]
+        imt = imt_matrices(t.model, t.run, (t.x, t.y), spec.attacks, scale=scale, dataset=t.cfg.dataset, seed=seed,
+                           adaptive=adaptive, device=resolve_device(device))
+        rows += [(*name.split("/"), rm) for name, rm in imt.items()]
+    ours = pd.DataFrame([{"model": m, "protocol": p, **(rm.accuracy() * 100).to_dict(), "n": len(rm.correct)}
+                         for m, p, rm in rows])
     atld_opts = {**ATLD.defaults, **config.resolve(scale, spec.setting, method="atld").method_kwargs}
-    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"],
-            "missing": missing,
+    info = {**table_info(key, scale, seed), "missing": res.missing,
             "atld": {k: atld_opts[k] for k in ("disc_input", "invariance", "lam", "random_start", "disc_batches",
                                                "disc_latents")}}
-    return pd.DataFrame(rows), info
+    return ours, info
 
 
 def table_info(key: str, scale: str, seed: int = 0) -> dict:
@@ -243,9 +273,8 @@ def with_paper(key: str, ours: pd.DataFrame, info: dict) -> pd.DataFrame:
     only) is renamed :data:`AROB_LABEL`. The end-to-end and adaptive rows are in :func:`adaptive_table`. Δ columns
     only when the setting is the paper's."""
     paper = report.paper_table(core.table(key).paper_csv)
-    comparable = info["scale"] == "paper" and info["dataset"] == info["paper_dataset"]
     mine = ours[ours["protocol"].isin(["—", "non-adaptive"])] if "protocol" in ours else ours
-    merged = report.beside_paper(mine, paper.drop(columns=["cited"]), comparable=comparable)
+    merged = core.with_paper(key, mine, info, paper=paper.drop(columns=["cited"]))
     cited = paper[paper["cited"] == "yes"].drop(columns=["cited"])
     cited = cited.rename(columns={c: f"{c} (paper)" for c in cited.columns if c != "model"})
     cited["protocol"] = "cited, not reproduced"
@@ -400,7 +429,7 @@ def discriminator_report(model, run, data_xy, *, scale: str, dataset: str, attac
     adv = {}
     for k, name in enumerate(attacks):
         spec = attack_settings.get(name, scale=scale, paper="atld", dataset=dataset)
-        adv[name] = _attack(spec, model, x, y, batch_size, seed + k)
+        adv[name] = core.seeded_attack(spec, model, x, y, seed=seed + k, batch_size=batch_size)
     controls = disc_analysis.imt_controls(model, disc, y, {"clean": x, **adv}, eps=eps, step_ratios=step_ratios,
                                           directions=directions, disc_input=disc_input, seed=seed,
                                           batch_size=batch_size)
@@ -434,8 +463,8 @@ def latent_separability(model, run, splits, *, scale: str, dataset: str, attack:
     x_fit, y_fit = splits.x_train[idx].to(device), splits.y_train[idx].to(device)
     x, y = (t.to(device) for t in core.eval_subset(splits, scale, n_eval))
     model.eval()
-    adv_fit = _attack(spec, model, x_fit, y_fit, batch_size, seed)
-    adv = _attack(spec, model, x, y, batch_size, seed + 1)
+    adv_fit = core.seeded_attack(spec, model, x_fit, y_fit, seed=seed, batch_size=batch_size)
+    adv = core.seeded_attack(spec, model, x, y, seed=seed + 1, batch_size=batch_size)
     lmae_fit = torch.cat([lmae(model, disc, x_fit[i:i + batch_size], eps=run.config.eps, disc_input=disc_input)
                           for i in range(0, len(x_fit), batch_size)])
     z = lambda t: disc_analysis.latents(model, t, disc_input=disc_input, batch_size=batch_size)  # noqa: E731
@@ -460,15 +489,12 @@ def discriminator_table(key: str = "atld-table1", *, scale: str, variants=DISC_V
     spec = core.table(key)
     dev = resolve_device(device)
     aucs, ctrls = [], []
-    for label in variants:
-        row = spec.row(label)
-        cfg = spec.config(row, scale, seed)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-        x, y = core.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
-        auc, ctrl = discriminator_report(model, run, (x, y), scale=scale, dataset=cfg.dataset, attacks=attacks,
-                                         step_ratios=step_ratios, seed=seed, device=dev)
-        opts = {**ATLD.defaults, **cfg.method_kwargs}
+    models = core.trained_rows(key, scale=scale, rows=list(variants), seed=seed,
+                               n_eval=n_eval or spec.n_eval.get(scale), device=device, progress=progress)
+    for label, t in models.items():
+        auc, ctrl = discriminator_report(t.model, t.run, (t.x, t.y), scale=scale, dataset=t.cfg.dataset,
+                                         attacks=attacks, step_ratios=step_ratios, seed=seed, device=dev)
+        opts = {**ATLD.defaults, **t.cfg.method_kwargs}
         auc.insert(0, "variant", label)
         for i, k in enumerate(("disc_batches", "disc_latents", "invariance"), start=1):
             auc.insert(i, k, opts[k])
@@ -495,13 +521,11 @@ def separability_table(key: str = "atld-table1", *, scale: str, variants=DISC_VA
     spec = core.table(key)
     dev = resolve_device(device)
     out = []
-    for label in variants:
-        cfg = spec.config(spec.row(label), scale, seed)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        model, run = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-        df = latent_separability(model, run, splits, scale=scale, dataset=cfg.dataset, attack=attack,
-                                 n_fit=n_fit or SEPARABILITY_FIT[scale], n_eval=n_eval or spec.n_eval.get(scale),
-                                 seed=seed, device=dev)
+    n_eval = n_eval or spec.n_eval.get(scale)
+    for label, t in core.trained_rows(key, scale=scale, rows=list(variants), seed=seed, n_eval=n_eval, device=device,
+                                      progress=progress).items():
+        df = latent_separability(t.model, t.run, t.splits, scale=scale, dataset=t.cfg.dataset, attack=attack,
+                                 n_fit=n_fit or SEPARABILITY_FIT[scale], n_eval=n_eval, seed=seed, device=dev)
         df.insert(0, "variant", label)
         out.append(df)
     return pd.concat(out, ignore_index=True)
@@ -570,27 +594,21 @@ def atld_transfer(key: str = "atld-table3", *, scale: str, n_eval: int | None = 
     every defence of :data:`TRANSFER_DEFENSES`, the IMT rows classifying through IMT (no gradient of the defence is
     used: black-box). Returns (long DataFrame: attack, source, defense, acc in %, n; info)."""
     spec = core.table(key)
-    models = core.train_rows(key, scale=scale, device=device, seed=seed, progress=progress)
+    models = core.trained_rows(key, scale=scale, seed=seed, n_eval=n_eval or spec.n_eval.get(scale), device=device,
+                               progress=progress)
     dev = resolve_device(device)
-    _, _, cfg, splits = next(iter(models.values()))
-    x, y = core.eval_subset(splits, scale, n_eval or spec.n_eval.get(scale))
-    x, y = x.to(dev), y.to(dev)
-    targets = {m: models[m][0] for m in TRANSFER_DEFENSES if m in models}
+    first = next(iter(models.values()))
+    targets = {m: models[m].model for m in TRANSFER_DEFENSES if m in models}
     if "atld" in models:
-        model, run = models["atld"][0], models["atld"][1]
-        targets.update({r: build_imt(run, model, plus=p, device=dev) for r, p in IMT_ROWS.items()})
-    out = []
-    for k, name in enumerate(spec.attacks):
-        atk = attack_settings.get(name, scale=scale, paper="atld", dataset=cfg.dataset)
-        for src, (source, *_rest) in models.items():
-            source.eval()
-            x_adv = _attack(atk, source, x, y, batch_size, seed + k)
-            for t, target in targets.items():
-                acc = 100.0 * _correct(target, x_adv, y, batch_size).float().mean().item()
-                out.append({"attack": name, "source": src, "defense": t, "acc": acc, "n": len(y)})
-    info = {"scale": scale, "dataset": cfg.dataset, "paper_dataset": config.SETTINGS[spec.setting]["dataset"],
-            "model": cfg.model, "eps": cfg.eps, "paper_eps": config.SETTINGS[spec.setting]["eps"]}
-    return pd.DataFrame(out), info
+        targets.update({r: build_imt(models["atld"].run, models["atld"].model, plus=p, device=dev)
+                        for r, p in IMT_ROWS.items()})
+    specs = [attack_settings.get(a, scale=scale, paper="atld", dataset=first.cfg.dataset) for a in spec.attacks]
+    correct = core.transfer_correct({m: t.model for m, t in models.items()}, targets, (first.x, first.y), specs,
+                                    seed=seed, batch_size=batch_size, device=dev, rng="attack")
+    n = len(first.y)
+    out = [{"attack": a, "source": src, "defense": t, "acc": 100.0 * c.float().mean().item(), "n": n}
+           for (a, src, t), c in correct.items()]
+    return pd.DataFrame(out), table_info(key, scale, seed)
 
 
 def transfer_beside_paper(key: str, df: pd.DataFrame, info: dict) -> pd.DataFrame:
@@ -637,28 +655,30 @@ def eps_sweep(key: str = "atld-table1", *, scale: str, attacks: tuple[str, ...] 
     ε; 4–20/255 at paper scale), for AT, FS, ATLD and ATLD-IMT (non-adaptive as the paper, and adaptive). Step sizes
     given relative to ε follow it (mini/smoke); absolute ones (2/255 at paper scale) stay. Long DataFrame: model,
     protocol, attack, eps, acc, n."""
-    models = core.train_rows(key, scale=scale, rows=[r for r in FIG3_ROWS if r in methods.names()],
-                                    device=device, seed=seed, progress=progress)
+    models = core.trained_rows(key, scale=scale, rows=[r for r in FIG3_ROWS if r in methods.names()], seed=seed,
+                               n_eval=n_eval, device=device, progress=progress)
     dev = resolve_device(device)
     out = []
-    for row, (model, run, cfg, splits) in models.items():
-        x, y = core.eval_subset(splits, scale, n_eval)
+    for row, t in models.items():
+        n = len(t.y)
         for r in ratios:
-            eps = cfg.eps * r
-            specs = [attack_settings.get(a, scale=scale, paper="atld", dataset=cfg.dataset, eps=eps) for a in attacks]
-            rm = evaluate.robustness_matrix(model, (x, y), specs, run=run, seed=seed, progress=False, device=dev)
-            acc = rm.accuracy()
-            out += [{"model": row, "protocol": "—", "attack": a, "eps": eps, "acc": 100 * acc[a], "n": len(y)}
+            eps = t.cfg.eps * r
+            specs = [attack_settings.get(a, scale=scale, paper="atld", dataset=t.cfg.dataset, eps=eps)
+                     for a in attacks]
+            acc = core.robustness(t, specs, paper="atld", seed=seed, scale=scale, progress=False,
+                                  device=dev).accuracy()
+            out += [{"model": row, "protocol": "—", "attack": a, "eps": eps, "acc": 100 * acc[a], "n": n}
                     for a in attacks]
             if row == "atld":
-                res = imt_robustness(model, run, (x, y), specs, scale=scale, dataset=cfg.dataset, seed=seed,
-                                     adaptive=adaptive, device=dev)
-                for name, correct in res.items():
+                imt = imt_matrices(t.model, t.run, (t.x, t.y), specs, scale=scale, dataset=t.cfg.dataset, seed=seed,
+                                   adaptive=adaptive, device=dev)
+                for name, rm in imt.items():
                     imt_row, protocol = name.split("/")
                     if imt_row != "atld_imt" or protocol == "end-to-end":
                         continue
-                    out += [{"model": imt_row, "protocol": protocol, "attack": a, "eps": eps,
-                             "acc": 100 * correct[a].mean(), "n": len(y)} for a in attacks]
+                    acc = rm.accuracy()
+                    out += [{"model": imt_row, "protocol": protocol, "attack": a, "eps": eps, "acc": 100 * acc[a],
+                             "n": n} for a in attacks]
     return pd.DataFrame(out)
 
 
@@ -701,8 +721,8 @@ def train_toy(scale: str, method: str, *, seed: int = 0, device: str = "cpu", sp
     """(model, run, splits) for ``method`` on the toy set of ``scale`` (trained once, then loaded from the store)."""
     cfg = toy_config(scale, method, seed)
     splits = splits if splits is not None else toy_splits(cfg.dataset, cfg.n_train, cfg.n_test)
-    model, run = store.get_or_train(cfg, device=device, splits=splits, progress=False)
-    return model, run, splits
+    t = core.trained(cfg, device=device, progress=False, splits=splits, scale=scale)
+    return t.model, t.run, t.splits
 
 
 def fit_discriminator(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cfg: config.TrainConfig,

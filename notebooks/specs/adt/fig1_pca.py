@@ -29,23 +29,23 @@ device: str = "auto"      # auto = CUDA when present
 seed: int = 0             # training seed of the standard model, and the sampling seed""", ("parameters",)),
 ("code", """import matplotlib.pyplot as plt
 
-from advdist import config, data, experiments, paths, plots, report, store
-from advdist.analysis import collect, pca_2d, plot_pca
+from advdist import config, paths, plots, report
+from advdist.analysis import pca_2d, plot_pca
+from advdist.experiments import adt, core
 
 params = config.notebook_parameters(globals())
-size = collect.sizes(scale, fig1_images=n_images, fig1_samples=n_samples)
+size = adt.sizes(scale, fig1_images=n_images, fig1_samples=n_samples)
 cfg = config.resolve(scale, "adt-cifar10", method="standard", seed=seed)   # the model the paper attacks
-splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test)
-model, run = store.get_or_train(cfg, device=device, splits=splits)
-x, y = experiments.eval_subset(splits, scale, size["fig1_images"])""", ("nbval-ignore-output",)),
-("code", """div = collect.sample_diversity(
+t = core.trained(cfg, device=device, n_eval=size["fig1_images"])
+model, run, x, y = t.model, t.run, t.x, t.y""", ("nbval-ignore-output",)),
+("code", """div = adt.sample_diversity(
     model, x, y, eps=cfg.eps, n_samples=size["fig1_samples"], pgd_steps=pgd_steps, keep=panels, seed=seed,
-    variants=collect.FIG1_VARIANTS if variants else {"ADT_EXP": {}})""", ()),
+    variants=adt.FIG1_VARIANTS if variants else {"ADT_EXP": {}})""", ()),
 ("md", """### Average pairwise ℓ2 distance (the paper: 1.56 PGD, 1.95 ADT_EXP)
 `error %` is the fraction of samples the standard model misclassifies: the attack power of each set.""", ()),
-("code", """ours = collect.diversity_table(div)
+("code", """ours = adt.diversity_table(div)
 comparable = scale == "paper" and cfg.dataset == "cifar10"
-table = report.beside_paper(ours, collect.paper_fig1(), comparable=comparable)
+table = report.beside_paper(ours, adt.paper_fig1(), comparable=comparable)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"{cfg.model}, ε = {cfg.eps:.4g}; {size['fig1_images']} test images, "
                            f"{size['fig1_samples']} samples per image and method")
@@ -64,7 +64,7 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig1_pca")""", ())
 ("md", """### Are the ADT_EXP samples more diverse than PGD's here?
 The paper's claim: samples of the adversarial distribution are scattered, PGD's concentrate (1.95 > 1.56), while
 the two have similar attack power (its Table 4).""", ()),
-("code", """for line in collect.compare(div.distances, [k for k in div.distances if k != "PGD"], "PGD",
+("code", """for line in adt.compare(div.distances, [k for k in div.distances if k != "PGD"], "PGD",
                            what="mean pairwise ℓ2", expect="larger"):
     print(line)
 print("attack power:", "; ".join(f"{m} {e:.1f}% of samples misclassified"

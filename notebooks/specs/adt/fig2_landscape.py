@@ -31,36 +31,37 @@ device: str = "auto"      # auto = CUDA when present
 seed: int = 0             # training seed of the models, and the seed of the random direction""", ("parameters",)),
 ("code", """import matplotlib.pyplot as plt
 
-from advdist import config, experiments, paths, plots, report
-from advdist.analysis import collect, plot_surface
+from advdist import config, paths, plots, report
+from advdist.analysis import plot_surface
+from advdist.experiments import adt, core
 
 params = config.notebook_parameters(globals())
-size = collect.sizes(scale, fig2_surface_images=n_surface, fig2_grid=grid, fig2_eig_images=n_eig)
-tm = collect.trained_models(scale, collect.FIG2_METHODS, seed=seed, device=device, progress=True)
+size = adt.sizes(scale, fig2_surface_images=n_surface, fig2_grid=grid, fig2_eig_images=n_eig)
+tm = adt.trained_models(scale, adt.FIG2_METHODS, seed=seed, device=device, progress=True)
 cfg = tm.cfg
-x_s, y_s = experiments.eval_subset(tm.splits, scale, size["fig2_surface_images"])
-x_e, y_e = experiments.eval_subset(tm.splits, scale, size["fig2_eig_images"])""", ("nbval-ignore-output",)),
+x_s, y_s = core.eval_subset(tm.splits, scale, size["fig2_surface_images"])
+x_e, y_e = core.eval_subset(tm.splits, scale, size["fig2_eig_images"])""", ("nbval-ignore-output",)),
 ("code", """note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"{cfg.model}, ε = {cfg.eps:.4g}")
 print(note)
-print("models:", ", ".join(collect.LABELS[m] for m in tm.models))
-print("skipped (not implemented yet):", ", ".join(collect.LABELS[m] for m in tm.skipped) or "none")""",
+print("models:", ", ".join(adt.LABELS[m] for m in tm.models))
+print("skipped (not implemented yet):", ", ".join(adt.LABELS[m] for m in tm.skipped) or "none")""",
  ()),
 ("md", """## (a)-(e) Loss surfaces
 Loss on x + a·d_g + b·d_r for the first test image; the axes are in units of ε.""", ()),
-("code", """surfaces = collect.loss_surfaces(tm.models, x_s, y_s, eps=cfg.eps, steps=size["fig2_grid"], span=span,
+("code", """surfaces = adt.loss_surfaces(tm.models, x_s, y_s, eps=cfg.eps, steps=size["fig2_grid"], span=span,
                                  seed=seed)""", ()),
 ("code", """k = len(surfaces)
 zmax = max(float(s.losses[0].max()) for s in surfaces.values())   # one loss scale for all panels
 fig = plt.figure(figsize=(3.6 * k, 3.4))
 for j, (m, s) in enumerate(surfaces.items()):
     ax = fig.add_subplot(1, k, j + 1, projection="3d")
-    plot_surface(s, ax, index=0, title=f"({'abcde'[j]}) {collect.LABELS[m]}")
+    plot_surface(s, ax, index=0, title=f"({'abcde'[j]}) {adt.LABELS[m]}")
     ax.set(xlabel="d_g (×ε)", ylabel="d_r (×ε)", zlim=(0, zmax))
 fig.suptitle(f"ADT Fig. 2 (a)-(e) ({scale} scale, {cfg.dataset}): CE loss around test image 0 (label {int(y_s[0])})")
 fig.tight_layout()
 files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig2_landscape")""", ()),
-("code", """stats = collect.surface_stats(surfaces, radius=1.0)
+("code", """stats = adt.surface_stats(surfaces, radius=1.0)
 files = report.write_table(stats, paths.figures_dir(scale, "adt") / "fig2_surface_stats",
                            title="ADT Fig. 2 (a)-(e): loss rise on the d_g-d_r plane (mean over test images)",
                            note=note + f"; grid {size['fig2_grid']}×{size['fig2_grid']} over ±{span:g}ε",
@@ -68,13 +69,13 @@ files = report.write_table(stats, paths.figures_dir(scale, "adt") / "fig2_surfac
 print(report.to_markdown(stats, ".3f"))""", ()),
 ("md", """## (f) Dominant eigenvalue of the input Hessian
 Mean ± std (ddof = 1) over the test images; per-example Hessians of the CE loss.""", ()),
-("code", """eigs, infos = collect.dominant_eigenvalues(tm.models, x_e, y_e, iters=lanczos_iters)
-eig = collect.eigen_table(eigs, infos)
+("code", """eigs, infos = adt.dominant_eigenvalues(tm.models, x_e, y_e, iters=lanczos_iters)
+eig = adt.eigen_table(eigs, infos)
 files = report.write_table(eig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues",
                            title="ADT Fig. 2 (f): dominant eigenvalue of the input Hessian of the CE loss",
                            note=note, floatfmt=".4f")
 print(report.to_markdown(eig, ".4f"))""", ()),
-("code", """names = [collect.LABELS[m] for m in eig["model"]]
+("code", """names = [adt.LABELS[m] for m in eig["model"]]
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(2.4 * len(eig) + 2, 3.4))
 ax.bar(names, eig["eig mean"], yerr=eig["eig std"], capsize=4, color=[f"C{i}" for i in range(len(eig))])
 ax.set(ylabel="dominant eigenvalue of ∇²ₓ CE", title="mean ± std (as the paper)")
@@ -89,11 +90,11 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues"
 ("md", """### Are the ADT models flatter than AT_PGD here?
 The paper's claim (Sec. 5.3): the ADT models have flatter loss surfaces and smaller dominant eigenvalues than
 AT_PGD (and Standard).""", ()),
-("code", """adt = [m for m in tm.models if m.startswith("adt_")]
-rises = collect.surface_rises(surfaces, radius=1.0)
-for line in collect.compare(rises, adt, "at_pgd", what="loss rise within ±ε", expect="smaller"):
+("code", """adt_rows = [m for m in tm.models if m.startswith("adt_")]
+rises = adt.surface_rises(surfaces, radius=1.0)
+for line in adt.compare(rises, adt_rows, "at_pgd", what="loss rise within ±ε", expect="smaller"):
     print(line)
-for line in collect.compare(eigs, adt, "at_pgd", what="mean dominant eigenvalue", expect="smaller"):
+for line in adt.compare(eigs, adt_rows, "at_pgd", what="mean dominant eigenvalue", expect="smaller"):
     print(line)""", ()),
 ("md", """### What we found at `mini` (before issue 14, with the ADT models trained on Eq. 11 read literally; outputs in `figures/mini/adt/fig2*`)
 Not the paper's picture for the explicit variants: ADT_EXP and ADT_EXP-AM have *larger* dominant eigenvalues than

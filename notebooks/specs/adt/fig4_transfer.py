@@ -14,16 +14,17 @@ attacks: str = "PGD-20,MIM"  # attacks crafted on each source
 n_eval: int = 0        # test examples; 0 = Table 1's default (smoke 100, mini 500, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments, paths, plots, report
+("code", """from advdist import config, paths, plots, report
+from advdist.experiments import adt, core
 
 params = config.notebook_parameters(globals())
-df = experiments.transfer_matrix("adt-table1", scale=scale, rows=[r for r in rows.split(",") if r],
-                                 attacks=tuple(attacks.split(",")), n_eval=n_eval or None, device=device, seed=seed)""", ("nbval-ignore-output",)),
+df = adt.transfer_matrix("adt-table1", scale=scale, rows=[r for r in rows.split(",") if r],
+                         attacks=tuple(attacks.split(",")), n_eval=n_eval or None, device=device, seed=seed)""", ("nbval-ignore-output",)),
 ("code", """out = paths.figures_dir(scale, "adt") / "fig4_transfer"
 fig = plots.transfer_heatmaps(df, title=f"ADT Fig. 4 — transfer attacks ({scale} scale)")
 files = plots.savefig(fig, out)""", ()),
 ("code", """wide = df.pivot_table(index=["attack", "source"], columns="target", values="acc", sort=False).reset_index()
-cfg = experiments.table("adt-table1").config("at_pgd", scale)
+cfg = core.table("adt-table1").config("at_pgd", scale)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; {int(df['n'].iloc[0])} test images; rows: source, columns: target")
 report.write_table(wide, out, title="ADT Fig. 4: accuracy (%) under transfer attacks", note=note)
@@ -32,7 +33,7 @@ print(report.to_markdown(wide))""", ()),
 ("md", """### Are transfer attacks weaker than white-box ones?
 For each target, the white-box accuracy (diagonal) against its lowest accuracy under an attack crafted on another
 model:""", ()),
-("code", """for line in experiments.transfer_summary(df):
+("code", """for line in adt.transfer_summary(df):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -24,13 +24,14 @@ attacks: str = "FGSM,PGD-20,MIM,C&W"  # white-box attacks (A_rob = worst case ov
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments, paths, plots, report
+("code", """from advdist import config, paths, plots, report
+from advdist.experiments import adt, core
 from advdist.samplers import max_entropy
 
 params = config.notebook_parameters(globals())
 atk = tuple(attacks.split(","))
-df = experiments.lambda_sweep([float(v) for v in lams.split(",")], scale=scale, attacks=atk,
-                              forms=tuple(forms.split(",")), n_eval=n_eval or None, device=device, seed=seed)
+df = adt.lambda_sweep([float(v) for v in lams.split(",")], scale=scale, attacks=atk,
+                      forms=tuple(forms.split(",")), n_eval=n_eval or None, device=device, seed=seed)
 cfg = config.resolve(scale, "adt-cifar10", method="adt_expam")
 h_max, sigma_star = max_entropy(cfg.eps)""", ("nbval-ignore-output",)),
 ("code", """out = paths.figures_dir(scale, "adt") / "fig5_lambda"

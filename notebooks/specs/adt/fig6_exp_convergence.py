@@ -19,18 +19,19 @@ n_eval: int = 0               # test images; 0: the scale's default (smoke 50, m
 steps: int = 0                # attack iterations; 0: the scale's default (smoke 10, mini/paper 100)
 device: str = "auto"          # "auto": CUDA when present, else CPU
 seed: int = 0                 # training seed of the models and seed of the attack""", ("parameters",)),
-("code", """from advdist import config, distribution_attacks as da, paths, plots, report
+("code", """from advdist import config, paths, plots, report
+from advdist.experiments import adt
 
 params = config.notebook_parameters(globals())
-curves, skipped, info = da.convergence_curves(scale=scale, rows=[r for r in rows.split(",") if r] or None,
-                                              n_eval=n_eval or None, steps=steps or None, device=device, seed=seed)""",
+curves, skipped, info = adt.convergence_curves(scale=scale, rows=[r for r in rows.split(",") if r] or None,
+                                               n_eval=n_eval or None, steps=steps or None, device=device, seed=seed)""",
  ("nbval-ignore-output",)),
-("code", """fig = da.plot_convergence(curves, title=f"ADT Fig. 6 — EXP attack convergence ({info['dataset']}, {scale} scale)")
+("code", """fig = adt.plot_convergence(curves, title=f"ADT Fig. 6 — EXP attack convergence ({info['dataset']}, {scale} scale)")
 files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig6_exp_convergence")""", ()),
 ("code", """note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                     extra=f"model {info['model']}; EXP attack, k = {da.CONVERGENCE[scale]['k']}, lr 0.3, betas (0, 0), "
+                     extra=f"model {info['model']}; EXP attack, k = {adt.CONVERGENCE[scale]['k']}, lr 0.3, betas (0, 0), "
                            f"{int(curves['step'].max())} iterations")
-summary = da.convergence_summary(curves).rename(columns=da.SUMMARY_LABELS)
+summary = adt.convergence_summary(curves).rename(columns=adt.SUMMARY_LABELS)
 report.write_table(summary, paths.figures_dir(scale, "adt") / "fig6_exp_convergence",
                    title="ADT Fig. 6: EXP attack loss and accuracy against iterations", note=note, floatfmt=".3f")
 curves.to_csv(paths.figures_dir(scale, "adt") / "fig6_exp_convergence_curves.csv", index=False, float_format="%.5f")
@@ -40,7 +41,7 @@ if skipped:
     print("rows left out (method not implemented):", ", ".join(skipped))""", ()),
 ("md", """### Does the EXP attack converge within a few iterations?
 The first iteration after which the per-sample accuracy stays within 1 pp of its final value:""", ()),
-("code", """for m, t in da.converged_by(curves, tol=1.0).items():
+("code", """for m, t in adt.converged_by(curves, tol=1.0).items():
     last = curves[curves.model == m].iloc[-1]
     print(f"{m}: within 1 pp of its final accuracy ({100 * last.acc:.2f} %) from iteration {t} "
           f"of {int(last.step)}")""", ()),

@@ -15,17 +15,18 @@ rows: str = "standard,at_pgd,adt_exp,adt_expam,adt_impam"  # Table 1 rows to tim
 train: bool = True     # train rows whose model is missing (False: show only the existing runs)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments, paths, plots, report
+("code", """from advdist import config, paths, plots, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
 labels = [r for r in rows.split(",") if r]
 if train:
-    experiments.train_rows("adt-table1", scale=scale, rows=labels, device=device, seed=seed)
-times = experiments.train_times("adt-table1", scale=scale, rows=labels, seed=seed)""", ("nbval-ignore-output",)),
+    core.train_rows("adt-table1", scale=scale, rows=labels, device=device, seed=seed)
+times = core.train_times("adt-table1", scale=scale, rows=labels, seed=seed)""", ("nbval-ignore-output",)),
 ("code", """out = paths.figures_dir(scale, "adt") / "fig7_train_time"
 files = plots.savefig(plots.bars(times, "model", "min s/epoch", "seconds per epoch",
                                  title=f"ADT Fig. 7 — training time per epoch ({scale} scale)"), out)""", ()),
-("code", """cfg = experiments.table("adt-table1").config("at_pgd", scale)
+("code", """cfg = core.table("adt-table1").config("at_pgd", scale)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"model {cfg.model}; device {times['device'].iloc[0] if len(times) else '?'}")
 report.write_table(times, out, title="ADT Fig. 7: training time per epoch", note=note, floatfmt=".1f")

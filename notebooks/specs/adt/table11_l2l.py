@@ -13,15 +13,16 @@ retrained), generators of width 8; at `smoke`, MLPs on digits.""", ()),
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments
+("code", """from advdist import config
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-ours, missing, matrices, info = experiments.evaluate_table("adt-table11", scale=scale, n_eval=n_eval or None,
-                                                           device=device, seed=seed)""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("adt-table11", ours, info, missing, "table11"))""", ()),
+ours, missing, matrices, info = core.evaluate_table("adt-table11", scale=scale, n_eval=n_eval or None,
+                                                    device=device, seed=seed)""", ("nbval-ignore-output",)),
+("code", """print(core.write_report("adt-table11", ours, info, missing, "table11"))""", ()),
 ("md", """### Do the ADT methods beat L2L?""", ()),
 ("code", """for col in ("PGD-20", "A_rob"):
-    for line in experiments.compare_rows(ours, ["adt_expam", "adt_impam"], "l2l", column=col):
+    for line in core.compare_rows(ours, ["adt_expam", "adt_impam"], "l2l", column=col):
         print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -29,30 +29,31 @@ n_eval: int = 0        # test examples attacked; 0 = the table's default (smoke 
 cascade: bool = False  # attack only still-robust examples (same A_rob, per-attack columns incomplete)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments
+("code", """from advdist import config
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-spec = experiments.table("adt-table1")
+spec = core.table("adt-table1")
 chosen = [r for r in rows.split(",") if r] or [r.label for r in spec.rows]
 if literal or official:
     chosen += [r.label for r in spec.optional]
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "adt-table1", scale=scale, rows=chosen, n_eval=n_eval or None, device=device, cascade=cascade, seed=seed)""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("adt-table1", ours, info, missing, "table1"))""", ()),
+("code", """print(core.write_report("adt-table1", ours, info, missing, "table1"))""", ()),
 ("md", """### Learning curves
 Clean test accuracy (whole test split) and accuracy on each method's own training samples per epoch, from the runs'
 `log.csv`; the dotted line is the learning-rate drop (late, as the paper's epoch 75 of 76). A curve that is still
 climbing before the drop means the schedule is too short for that method.""", ()),
 ("code", """from advdist import paths, plots
 
-curves = experiments.learning_curves("adt-table1", scale=scale, rows=chosen, seed=seed)
+curves = core.learning_curves("adt-table1", scale=scale, rows=chosen, seed=seed)
 if len(curves):
     fig = plots.learning_curves(curves, title=f"ADT Table 1 models: learning curves ({info['dataset']}, {scale} scale)")
     plots.savefig(fig, paths.figures_dir(scale, "adt") / "table1_learning_curves")""", ()),
 ("md", """### Does ADT beat AT_PGD on A_rob here?
 The paper's claim (Table 1): all three ADT variants beat AT_PGD on the worst-case robustness A_rob.""", ()),
 ("code", """adt_rows = [m for m in ours["model"] if m.startswith("adt_")]  # the defaults, then any literal rows
-for line in experiments.compare_rows(ours, adt_rows, "at_pgd"):
+for line in core.compare_rows(ours, adt_rows, "at_pgd"):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -14,18 +14,19 @@ parts: str = "cifar100,svhn"  # which halves of the table: cifar100 and/or svhn
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments
+("code", """from advdist import config
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-results = {p: experiments.evaluate_table(f"adt-table2-{p}", scale=scale, n_eval=n_eval or None, device=device,
-                                         seed=seed) for p in parts.split(",") if p}""", ("nbval-ignore-output",)),
+results = {p: core.evaluate_table(f"adt-table2-{p}", scale=scale, n_eval=n_eval or None, device=device,
+                                  seed=seed) for p in parts.split(",") if p}""", ("nbval-ignore-output",)),
 ("code", """for p, (ours, missing, matrices, info) in results.items():
-    print(experiments.write_report(f"adt-table2-{p}", ours, info, missing, f"table2_{p}"), end="\\n\\n")""",
+    print(core.write_report(f"adt-table2-{p}", ours, info, missing, f"table2_{p}"), end="\\n\\n")""",
  ()),
 ("md", """### Does ADT beat AT_PGD on A_rob here?
 The paper's claim (Table 2): on both datasets all three ADT variants beat AT_PGD under white-box attacks.""", ()),
 ("code", """for p, (ours, *_rest) in results.items():
-    for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd"):
+    for line in core.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd"):
         print(f"{p}: {line}")""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -13,14 +13,15 @@ models, no retraining) 1/16 of the samples (16-128) for the same 100 iterations 
 n_eval: int = 0        # test examples attacked; 0 = the table's default (smoke 50, mini 200, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments
+("code", """from advdist import config
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-ours, missing, matrices, info = experiments.evaluate_table("adt-table3", scale=scale, n_eval=n_eval or None,
-                                                           device=device, seed=seed)""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("adt-table3", ours, info, missing, "table3"))""", ()),
+ours, missing, matrices, info = core.evaluate_table("adt-table3", scale=scale, n_eval=n_eval or None,
+                                                    device=device, seed=seed)""", ("nbval-ignore-output",)),
+("code", """print(core.write_report("adt-table3", ours, info, missing, "table3"))""", ()),
 ("md", """### Is SPSA weaker than the white-box attacks, and does ADT beat AT_PGD under it?""", ()),
-("code", """for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="SPSA-2048"):
+("code", """for line in core.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="SPSA-2048"):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

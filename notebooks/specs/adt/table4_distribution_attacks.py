@@ -18,27 +18,28 @@ also the ADT methods' training default (the official code's normalisation, issue
 *averaged* over pixels for EXP (with ADT_EXP's cumulative inner gradients) and EXP-AM, λ = 1 with the 0.9 hinge
 for IMP-AM. The extra column **EXP (literal Eq. 11)** (not in the paper) weights the entropy *summed* over pixels,
 as Eq. (11) is printed (λ in per-image units, plain Adam): it shows how much that choice matters
-(`advdist.distribution_attacks` docstring).
+(`advdist.experiments.adt` docstring).
 
 At `mini` scale the models are `mini-cnn`s on Fashion-MNIST (ε = 0.1, a 500-image test subset), at `smoke`
 scale MLPs on scikit-learn digits; the paper's CIFAR-10 numbers are shown beside ours for orientation only, with
 no Δ column. EXP keeps the paper's T, k and 100 samples at `mini`; the attack generators are narrow (width 8)
 and trained for 15 epochs on the 500 images (Adam lr 1e-2), against the paper's hundreds of epochs on the full
-test set: a much shorter generator training (settings: `advdist.distribution_attacks.GENERATOR`).""", ()),
+test set: a much shorter generator training (settings: `advdist.experiments.adt.GENERATOR`).""", ()),
 ("code", """scale: str = "smoke"   # smoke | mini | paper
 rows: str = ""         # comma-separated methods; "": every row of the paper's table that is implemented
 columns: str = ""      # comma-separated, among PGD-20, EXP, EXP-AM, IMP-AM, EXP (literal Eq. 11); "": all
 n_eval: int = 0        # test examples attacked; 0: the scale's default (smoke 100, mini 500, paper all)
 device: str = "auto"   # "auto": CUDA when present, else CPU
 seed: int = 0          # training seed of the models and seed of the attacks""", ("parameters",)),
-("code", """from advdist import config, distribution_attacks as da, paths, report
+("code", """from advdist import config, paths, report
+from advdist.experiments import adt
 
 params = config.notebook_parameters(globals())
-ours, skipped, matrices, info = da.evaluate_table4(
+ours, skipped, matrices, info = adt.evaluate_table4(
     scale=scale, rows=[r for r in rows.split(",") if r] or None,
     columns=[c for c in columns.split(",") if c] or None, n_eval=n_eval or None, device=device, seed=seed)""",
  ("nbval-ignore-output",)),
-("code", """table = da.with_paper(ours, info)
+("code", """table = adt.table4_with_paper(ours, info)
 note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
                      extra=f"model {info['model']}; {int(ours['n'].iloc[0])} test examples attacked; "
                            "robust = all samples correct")
@@ -55,8 +56,8 @@ if skipped["columns"]:
 ("md", """### Attack power of the learned distributions against PGD-20
 The paper (Table 4): EXP is slightly stronger than PGD-20 (lower accuracy), EXP-AM and IMP-AM comparable
 (within about 1 pp on the adversarially trained models; on the standard model they leave ~9 % correct).""", ()),
-("code", """for col in [c for c in ("EXP", "EXP-AM", "IMP-AM", da.EXP_LITERAL) if c in ours.columns]:
-    for line in da.compare_columns(ours, col, "PGD-20", tol=1.0):
+("code", """for col in [c for c in ("EXP", "EXP-AM", "IMP-AM", adt.EXP_LITERAL) if c in ours.columns]:
+    for line in adt.compare_columns(ours, col, "PGD-20", tol=1.0):
         print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -13,16 +13,17 @@ rows: str = ""         # comma-separated row labels (e.g. "trades β=6,adt_exp �
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments
+("code", """from advdist import config
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "adt-table5", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed)""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("adt-table5", ours, info, missing, "table5"))""", ()),
+("code", """print(core.write_report("adt-table5", ours, info, missing, "table5"))""", ()),
 ("md", """### Does ADT+TRADES beat TRADES on A_rob for each β?""", ()),
 ("code", """for b in ("β=1", "β=6"):
-    for line in experiments.compare_rows(ours, [f"adt_exp {b}", f"adt_expam {b}", f"adt_impam {b}"], f"trades {b}"):
+    for line in core.compare_rows(ours, [f"adt_exp {b}", f"adt_expam {b}", f"adt_impam {b}"], f"trades {b}"):
         print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

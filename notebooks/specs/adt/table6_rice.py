@@ -14,16 +14,17 @@ on digits.""", ()),
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments
+("code", """from advdist import config
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-ours, missing, matrices, info = experiments.evaluate_table("adt-table6", scale=scale, n_eval=n_eval or None,
-                                                           device=device, seed=seed)""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("adt-table6", ours, info, missing, "table6"))
-print("early-stopping epochs:", experiments.best_epochs("adt-table6", scale=scale, seed=seed))""",
+ours, missing, matrices, info = core.evaluate_table("adt-table6", scale=scale, n_eval=n_eval or None,
+                                                    device=device, seed=seed)""", ("nbval-ignore-output",)),
+("code", """print(core.write_report("adt-table6", ours, info, missing, "table6"))
+print("early-stopping epochs:", core.best_epochs("adt-table6", scale=scale, seed=seed))""",
  ()),
 ("md", """### Does ADT beat Rice et al.'s AT_PGD under PGD-20?""", ()),
-("code", """for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="PGD-20"):
+("code", """for line in core.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="PGD-20"):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -13,13 +13,14 @@ averaged over the epoch, as the weights change). Substitutes: at `mini`, the Fas
 ("code", """scale: str = "smoke"   # smoke | mini | paper
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, data, paths, plots, report, store
+("code", """from advdist import config, paths, plots, report
 from advdist.analysis import curves
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
 cfg = config.resolve(scale, "atent-cifar10-linf", method="atent_linf", seed=seed, early_stop="pgd-10")
-splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-model, run = store.get_or_train(cfg, device=device, splits=splits)
+t = core.trained(cfg, device=device)
+model, run = t.model, t.run
 log = curves.accuracy_curves(run.log)""", ("nbval-ignore-output",)),
 ("code", """print(report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                     extra=f"model {cfg.model}, ε = {cfg.eps:.4g}, {cfg.epochs} epochs, lr decay at {list(cfg.milestones)}"))

@@ -19,22 +19,23 @@ model: str = ""        # "" = the scale's net (mini: mini-cnn); "lenet5-madry" =
 n_eval: int = 0        # test examples attacked; 0 = the table's default (smoke 100, mini 500, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments, report
+("code", """from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "atent-table1", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed, overrides={"model": model or None})""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
+("code", """print(core.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
 paper = report.paper_table("atent_table1")
 print("\\ncited from the paper (not reproduced here):")
 print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ()),
 ("md", """### Does ℓ2-ATENT beat the baselines here?
 The paper's claim (Table 1): ℓ2-ATENT has the best ℓ2 PGD-40 and C&W-ℓ2 accuracy; Entropy-SGD is no more robust
 than SGD.""", ()),
-("code", """for line in experiments.compare_rows(ours, ["atent_l2"], "at_pgd") + \\
-        experiments.compare_rows(ours, ["atent_l2"], "trades") + \\
-        experiments.compare_rows(ours, ["entropy_sgd"], "standard"):
+("code", """for line in core.compare_rows(ours, ["atent_l2"], "at_pgd") + \\
+        core.compare_rows(ours, ["atent_l2"], "trades") + \\
+        core.compare_rows(ours, ["entropy_sgd"], "standard"):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -23,23 +23,24 @@ model: str = ""        # "" = the scale's net (mini: mini-cnn); "smallcnn" = the
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments, report
+("code", """from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "atent-table2", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed, overrides={"model": model or None})""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("atent-table2", ours, info, missing, "table2_mnist_linf"))
+("code", """print(core.write_report("atent-table2", ours, info, missing, "table2_mnist_linf"))
 paper = report.paper_table("atent_table2")
 print("\\ncited from the paper (not reproduced here):")
 print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ()),
 ("md", """### Does ATENT beat the baselines here?
 The paper's claim (Table 2): ℓ∞-ATENT is among the two best defenses under both attacks, and Entropy-SGD (flat
 minima in *weight* space) is no more robust than SGD.""", ()),
-("code", """for line in experiments.compare_rows(ours, ["atent_linf"], "at_pgd") + \\
-        experiments.compare_rows(ours, ["atent_linf"], "trades") + \\
-        experiments.compare_rows(ours, ["atent_linf"], "mart") + \\
-        experiments.compare_rows(ours, ["entropy_sgd"], "standard"):
+("code", """for line in core.compare_rows(ours, ["atent_linf"], "at_pgd") + \\
+        core.compare_rows(ours, ["atent_linf"], "trades") + \\
+        core.compare_rows(ours, ["atent_linf"], "mart") + \\
+        core.compare_rows(ours, ["entropy_sgd"], "standard"):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

@@ -14,21 +14,22 @@ rows: str = ""         # comma-separated row labels; "" = every implemented row 
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, experiments, report
+("code", """from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "atent-table3", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed)""", ("nbval-ignore-output",)),
-("code", """print(experiments.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
+("code", """print(core.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
 paper = report.paper_table("atent_table3")
 print("\\ncited from the paper (not reproduced here):")
 print(report.to_markdown(paper[paper["cited"] == "yes"].drop(columns="cited")))""", ()),
 ("md", """### Is ATENT among the two best defenses here?
 The paper's claim (Table 3): ℓ∞-ATENT is consistently among the top two under every attack.""", ()),
-("code", """for line in experiments.compare_rows(ours, ["atent_linf"], "at_pgd") + \\
-        experiments.compare_rows(ours, ["atent_linf"], "trades") + \\
-        experiments.compare_rows(ours, ["atent_linf"], "mart"):
+("code", """for line in core.compare_rows(ours, ["atent_linf"], "at_pgd") + \\
+        core.compare_rows(ours, ["atent_linf"], "trades") + \\
+        core.compare_rows(ours, ["atent_linf"], "mart"):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

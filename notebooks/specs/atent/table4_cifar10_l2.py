@@ -14,7 +14,7 @@ n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
 ("code", """from advdist import config, paths, report
-from advdist.analysis.radius_sweep import models_radius_sweep
+from advdist.experiments.atent import models_radius_sweep
 
 params = config.notebook_parameters(globals())
 ours = models_radius_sweep("atent-cifar10-l2", ["at_pgd", "atent_l2"], "L2-PGD-10", scale=scale,

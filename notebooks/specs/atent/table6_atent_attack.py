@@ -14,14 +14,14 @@ orientation (different data, model and step sizes: no Δ).""", ()),
 n_eval: int = 0        # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"   # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import config, data, experiments, paths, report, store
-from advdist.analysis.radius_sweep import radius_sweep
+("code", """from advdist import config, paths, report
+from advdist.experiments import core
+from advdist.experiments.atent import radius_sweep
 
 params = config.notebook_parameters(globals())
 cfg = config.resolve(scale, "atent-cifar10-linf", method="atent_linf", seed=seed, early_stop="pgd-10")
-splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-model, run = store.get_or_train(cfg, device=device, splits=splits)
-x, y = experiments.eval_subset(splits, scale, n_eval or None)
+t = core.trained(cfg, device=device, n_eval=n_eval or None)
+model, run, x, y = t.model, t.run, t.x, t.y
 ours = radius_sweep(model, x, y, ["PGD-20", "ATENT-20"], eps=cfg.eps, scale=scale, dataset=cfg.dataset, seed=seed)""",
  ("nbval-ignore-output",)),
 ("code", """note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",

@@ -14,17 +14,18 @@ seed: int = 0
 adaptive: bool = True   # also the adaptive protocol for ATLD-IMT""", ('parameters',)),
 ("code", """import matplotlib.pyplot as plt
 
-from advdist import atld_experiments, config, paths, plots, report
+from advdist import config, paths, plots, report
+from advdist.experiments import atld
 
 params = config.notebook_parameters(globals())
-sweep = atld_experiments.eps_sweep("atld-table1", scale=scale, n_eval=n_eval or None, device=device, seed=seed,
-                                   adaptive=adaptive)""", ('nbval-ignore-output',)),
+sweep = atld.eps_sweep("atld-table1", scale=scale, n_eval=n_eval or None, device=device, seed=seed,
+                       adaptive=adaptive)""", ('nbval-ignore-output',)),
 ("code", """wide = sweep.assign(row=sweep["model"] + sweep["protocol"].map(lambda p: "" if p == "—" else f" ({p})"))
 wide = wide.pivot_table(index=["attack", "row"], columns="eps", values="acc", sort=False).reset_index()
 wide.columns = [c if isinstance(c, str) else f"eps={c:.3g}" for c in wide.columns]
-note = atld_experiments.caption(atld_experiments.table_info("atld-table1", scale, seed),
-                                "PGD-20 and CW-20 at budgets 0.5–2.5 × the training ε on the bare classifiers; ATLD-IMT "
-                                "non-adaptive (the paper's) and adaptive", int(sweep['n'].iloc[0])) + "; accuracy in %"
+note = atld.caption(atld.table_info("atld-table1", scale, seed),
+                    "PGD-20 and CW-20 at budgets 0.5–2.5 × the training ε on the bare classifiers; ATLD-IMT "
+                    "non-adaptive (the paper's) and adaptive", int(sweep['n'].iloc[0])) + "; accuracy in %"
 files = report.write_table(wide, paths.figures_dir(scale, "atld") / "fig3_budget", title="ATLD Fig. 3: accuracy vs ε", note=note)
 print(note)
 print(report.to_markdown(wide))""", ()),

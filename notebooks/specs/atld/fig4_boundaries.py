@@ -20,9 +20,10 @@ seed: int = 0          # training seed of every model""", ("parameters",)),
 
 from advdist import config, paths, plots, report
 from advdist.analysis import toy2d
+from advdist.experiments import atld
 
 params = config.notebook_parameters(globals())
-trained = {m: toy2d.train_toy(scale, m, seed=seed, device=device) for m in toy2d.FIG4_METHODS}""", ("nbval-ignore-output",)),
+trained = {m: atld.train_toy(scale, m, seed=seed, device=device) for m in atld.FIG4_METHODS}""", ("nbval-ignore-output",)),
 ("code", """stats = toy2d.boundary_stats({m: t[0] for m, t in trained.items()}, trained["standard"][2], reference="standard")
 cfg = trained["standard"][1].config
 note = f"toy 2-D reconstruction ({scale} scale): moons in the unit square, {cfg.model} {cfg.model_kwargs['hidden']}, ε = {cfg.eps}"

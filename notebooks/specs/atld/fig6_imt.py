@@ -23,10 +23,11 @@ seed: int = 0          # training seed, and the PGD seed""", ("parameters",)),
 from advdist import config, paths, plots, report
 from advdist.analysis import discriminator as disc_analysis
 from advdist.analysis import toy2d
+from advdist.experiments import atld
 from advdist.methods.atld import load_discriminator
 
 params = config.notebook_parameters(globals())
-model, run, splits = toy2d.train_toy(scale, "atld", seed=seed, device=device)
+model, run, splits = atld.train_toy(scale, "atld", seed=seed, device=device)
 disc = load_discriminator(run, model)
 x, y = splits.x_test[:n_points], splits.y_test[:n_points]
 points = toy2d.imt_points(model, disc, x, y, eps=run.config.eps, seed=seed)""", ("nbval-ignore-output",)),

@@ -33,14 +33,15 @@ adaptive: bool = True   # also attack the IMT-wrapped models end to end
 disc_variants: str = "atld,atld (informative D),atld (code)"  # ATLD models whose discriminator is measured; "" = none
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0""", ("parameters",)),
-("code", """from advdist import atld_experiments, config, experiments, paths, report
+("code", """from advdist import config, paths, report
+from advdist.experiments import atld, core
 
 params = config.notebook_parameters(globals())
-spec = experiments.table("atld-table1")
-ours, info = atld_experiments.evaluate_atld_table("atld-table1", scale=scale, n_eval=n_eval or None, device=device,
-                                                  seed=seed, adaptive=adaptive)""", ("nbval-ignore-output",)),
+spec = core.table("atld-table1")
+ours, info = atld.evaluate_atld_table("atld-table1", scale=scale, n_eval=n_eval or None, device=device,
+                                      seed=seed, adaptive=adaptive)""", ("nbval-ignore-output",)),
 ("code", """print(f"This run: {info['dataset']}, {info['model']}, ℓ∞ ε = {info['eps']:.4g}, {int(ours['n'].iloc[0])} test examples, seed {seed}")
-print(atld_experiments.write_atld_tables("atld-table1", ours, info, "table1"))
+print(atld.write_atld_tables("atld-table1", ours, info, "table1"))
 if info["missing"]:
     print("not yet implemented (rows left out):", ", ".join(info["missing"]))""", ()),
 ("md", """### Does the discriminator separate natural from perturbed latents, and does IMT's direction matter?
@@ -50,10 +51,10 @@ step (D's sign, step ε) causes on clean and on attacked inputs. The controls gi
 each direction and size on the same clean, PGD-20 and CW-20 inputs (attacks on the bare classifier, as the paper);
 step 0 is the bare classifier.""", ()),
 ("code", """variants = [v for v in disc_variants.split(",") if v]
-auc, controls = atld_experiments.discriminator_table("atld-table1", scale=scale, variants=variants,
-                                                     n_eval=n_eval or None, device=device, seed=seed)""",
+auc, controls = atld.discriminator_table("atld-table1", scale=scale, variants=variants,
+                                         n_eval=n_eval or None, device=device, seed=seed)""",
  ("nbval-ignore-output",)),
-("code", """note = atld_experiments.caption(info, "D in eval mode on the latents of clean inputs and of attacks on the bare classifier",
+("code", """note = atld.caption(info, "D in eval mode on the latents of clean inputs and of attacks on the bare classifier",
                                 int(auc["n"].iloc[0]) if len(auc) else None)
 report.write_table(auc, paths.figures_dir(scale, "atld") / "table1_discriminator",
                    title="ATLD Table 1, discriminator: ROC-AUC clean vs attacked latents, IMT's change of P(natural)",
@@ -62,12 +63,12 @@ print(note)
 print(report.to_markdown(auc, ".3f"))
 report.write_table(controls, paths.figures_dir(scale, "atld") / "table1_imt_controls",
                    title="ATLD Table 1, IMT controls: accuracy (%) after one step of D's sign / a random sign / the flipped sign",
-                   note=atld_experiments.caption(info, "IMT controls on attacks of the bare classifier (non-adaptive)"))
+                   note=atld.caption(info, "IMT controls on attacks of the bare classifier (non-adaptive)"))
 for v in variants:
     print(f"\\n{v}: accuracy (%) after one IMT step")
-    print(report.to_markdown(atld_experiments.controls_wide(controls, v), ".1f"))
-for attack in atld_experiments.DISC_ATTACKS:
-    for line in atld_experiments.discriminator_sentences(auc, controls, attack):
+    print(report.to_markdown(atld.controls_wide(controls, v), ".1f"))
+for attack in atld.DISC_ATTACKS:
+    for line in atld.discriminator_sentences(auc, controls, attack):
         print(line)""", ()),
 ("md", """### Are clean and attacked latents separable at all?
 D is trained against the LMAE (one step on D's own loss), IMT faces PGD and CW. Probes (logistic regression and a
@@ -75,15 +76,15 @@ one-hidden-layer MLP on standardised latents, `advdist.analysis.discriminator.pr
 training images — clean vs LMAE examples (what D sees) and clean vs PGD-20 examples — and scored, like D, on the test
 subset's clean vs PGD-20 latents. A probe fitted on LMAE latents bounds what D's training data can teach it; a probe
 fitted on PGD-20 latents shows how separable the latents IMT must sort are.""", ()),
-("code", """separability = atld_experiments.separability_table("atld-table1", scale=scale, variants=variants,
+("code", """separability = atld.separability_table("atld-table1", scale=scale, variants=variants,
                                                    n_eval=n_eval or None, device=device, seed=seed)""",
  ("nbval-ignore-output",)),
 ("code", """report.write_table(separability, paths.figures_dir(scale, "atld") / "table1_separability",
                    title="ATLD Table 1, latents: ROC-AUC clean vs PGD-20 of D and of probes",
-                   note=atld_experiments.caption(info, "latents of the eval-mode classifier; PGD-20 on the bare classifier"),
+                   note=atld.caption(info, "latents of the eval-mode classifier; PGD-20 on the bare classifier"),
                    floatfmt=".3f")
 print(report.to_markdown(separability, ".3f"))
-for line in atld_experiments.separability_sentences(separability):
+for line in atld.separability_sentences(separability):
     print(line)""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens

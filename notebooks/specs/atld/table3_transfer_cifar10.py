@@ -10,15 +10,16 @@ orientation (no Δ unless the setting is the paper's).""", ()),
 n_eval: int = 0         # test examples attacked; 0 = the scale's default (smoke 100, mini 1000, paper all)
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0""", ('parameters',)),
-("code", """from advdist import atld_experiments, config, experiments, paths, report
+("code", """from advdist import config, paths, report
+from advdist.experiments import atld, core
 
 params = config.notebook_parameters(globals())
-results = {key: atld_experiments.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
+results = {key: atld.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
            for key in ['atld-table3']}""", ('nbval-ignore-output',)),
 ("code", """df, info = results['atld-table3']
-table = atld_experiments.transfer_beside_paper('atld-table3', df, info)
-note = atld_experiments.caption(info, atld_experiments.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
-files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table3', title=experiments.table('atld-table3').title, note=note)
+table = atld.transfer_beside_paper('atld-table3', df, info)
+note = atld.caption(info, atld.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
+files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table3', title=core.table('atld-table3').title, note=note)
 print(note)
 print(report.to_markdown(table))""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),

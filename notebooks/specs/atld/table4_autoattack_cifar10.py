@@ -16,14 +16,15 @@ n_eval: int = 0         # test examples attacked; 0 = the table's default for th
 adaptive: bool = True   # also attack the IMT-wrapped models end to end
 device: str = "auto"    # auto = CUDA when present
 seed: int = 0""", ('parameters',)),
-("code", """from advdist import atld_experiments, config, experiments, paths, report
+("code", """from advdist import config, paths, report
+from advdist.experiments import atld
 
 params = config.notebook_parameters(globals())
-results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
-                                                     seed=seed, adaptive=adaptive)
+results = {key: atld.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
+                                         seed=seed, adaptive=adaptive)
            for key in ['atld-table4']}""", ('nbval-ignore-output',)),
 ("code", """ours, info = results['atld-table4']
-print(atld_experiments.write_atld_tables('atld-table4', ours, info, 'table4'))""", ()),
+print(atld.write_atld_tables('atld-table4', ours, info, 'table4'))""", ()),
 ("md", """### Checks\nRows, columns, invariants and (at `smoke`) every number against the stored smoke results, within tolerances measured across CPUs (`advdist.goldens`).""", ()),
 ("code", """from advdist import goldens
 
