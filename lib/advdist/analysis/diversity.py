@@ -8,6 +8,10 @@ over 100 test images is 1.95 for ADT_EXP and 1.56 for PGD (CIFAR-10, ε = 8/255)
 distances in [0, 1] pixel units over all 3072 dimensions, which is what :func:`pairwise_l2` computes. Since
 the samples of one input share x, distances (and the PCA, up to a shift) are the same for adversarial
 examples x + δ and for perturbations δ.
+
+The two sample sets of Fig. 1 on a given model: all restarts of PGD (:func:`pgd_restart_samples`) and draws of the
+explicit distribution ADT_EXP fits (:func:`explicit_distribution_samples`); :func:`error_rate` is their attack power.
+The figure's runner (images, seeds, tables) is :func:`advdist.experiments.adt.sample_diversity`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ the official development script ``plot_loss_surface.py`` (adt-official.md §5, "
 - rows of the saved matrix follow the random direction, columns the gradient direction — as here.
 
 The whole grid (examples × steps × steps points) is evaluated as one batch cut into chunks of ``batch_size``
-rows, the points built chunk by chunk (never the full grid of images in memory).
+rows, the points built chunk by chunk (never the full grid of images in memory). :func:`surface_rises` measures how
+much the loss can rise on the plane inside the threat model (a number per panel of Fig. 2).
 """
 
 from __future__ import annotations

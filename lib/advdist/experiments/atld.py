@@ -34,7 +34,9 @@ default ATLD and for the variants of :data:`DISC_VARIANTS` (the official code's 
 official training step).
 
 The plain rows (standard, at_pgd, feature_scattering, atld = "ATLD−", no IMT) go through
-:func:`advdist.evaluate.robustness_matrix` (cached in each run's folder).
+:func:`advdist.experiments.core.run_table` (cached in each run's folder); the IMT rows through the same
+:func:`advdist.evaluate.robustness_matrix` on the IMT wrappers, each protocol an attack setting (:class:`ImtAttack`,
+:func:`imt_matrices`; not cached), their A_rob also requiring the clean example right (``clean_in_rob``).
 """
 
 from __future__ import annotations
