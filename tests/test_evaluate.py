@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import advdist.attacks.gradient as gradient
-from advdist import evaluate
+from advdist import attacks, evaluate
 from advdist.attacks.settings import AttackSpec
 from advdist.config import resolve
 from advdist.store import get_or_train
@@ -113,3 +113,53 @@ def test_setting_names_resolve_through_the_attack_modules_and_the_registry():
         AttackSpec("X", "advdist.nowhere:attack").resolve()
     with pytest.raises(ValueError, match="needs advdist.attacks.no_such_attack, which is not available"):
         AttackSpec("Y", "no_such_attack").resolve()
+
+
+def test_whole_batch_setting_sees_all_examples_once_and_predictions_stay_chunked(trained):
+    """A setting with ``whole_batch`` (a generator attack trained on what it attacks; ATLD's self-seeding IMT
+    protocols) is called once with every example; a plain one per chunk; both columns equal a direct evaluation."""
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    model, _, x, y = trained
+    calls = {"whole": [], "chunked": []}
+
+    def fgsm_logged(kind):
+        def fn(m, xb, yb, **kw):
+            calls[kind].append(len(yb))
+            return attacks.fgsm(m, xb, yb, **kw)
+        return fn
+
+    @dataclass(frozen=True, eq=False)
+    class Whole(AttackSpec):
+        whole_batch: ClassVar[bool] = True
+
+        def resolve(self):
+            return fgsm_logged("whole")
+
+    @dataclass(frozen=True, eq=False)
+    class Chunked(AttackSpec):
+        def resolve(self):
+            return fgsm_logged("chunked")
+
+    specs = [Whole("W", "fgsm", {"eps": 0.1}), Chunked("C", "fgsm", {"eps": 0.1})]
+    rm = evaluate.robustness_matrix(model, (x, y), specs, batch_size=50, progress=False)
+    assert calls == {"whole": [120], "chunked": [50, 50, 20]}
+    with torch.no_grad():
+        direct = (model(attacks.fgsm(model, x, y, eps=0.1)).argmax(1) == y).tolist()
+    assert rm.correct["W"].astype(bool).tolist() == rm.correct["C"].astype(bool).tolist() == direct
+    assert evaluate.predict_correct(model, x, y, 7).tolist() == rm.correct["clean"].astype(bool).tolist()
+
+
+def test_clean_in_rob_counts_an_example_robust_only_if_it_is_also_clean_correct():
+    """An example misclassified without attack but classified right under every attack (possible behind a test-time
+    defence such as IMT) is robust by Eq. 12 alone, not with ``clean_in_rob``."""
+    import pandas as pd
+
+    correct = pd.DataFrame({"clean": [True, False, True], "a": [True, True, False], "b": [True, True, True]},
+                           dtype="boolean")
+    plain = evaluate.RobustnessMatrix(correct=correct, attacks=["a", "b"], cascade=False)
+    strict = evaluate.RobustnessMatrix(correct=correct, attacks=["a", "b"], cascade=False, clean_in_rob=True)
+    assert plain.robust.tolist() == [True, True, False] and strict.robust.tolist() == [True, False, False]
+    assert strict.accuracy()["A_rob"] == pytest.approx(1 / 3) and plain.accuracy()["A_rob"] == pytest.approx(2 / 3)
+    assert strict.accuracy().drop("A_rob").equals(plain.accuracy().drop("A_rob"))

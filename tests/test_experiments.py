@@ -179,6 +179,30 @@ def test_transfer_matrix_diagonal_is_white_box_and_matches_evaluate(runs_dir):
     assert len(lines) == 2 and all("white-box" in s for s in lines)
 
 
+def test_run_table_keeps_each_seeds_per_example_results_and_its_first_seed_is_evaluate_table(runs_dir, monkeypatch):
+    """The runner behind every table: one trained model and one robustness matrix per (seed, row); seed 0 gives
+    exactly ``evaluate_table``'s table; another seed is another run (trained with that seed) on the same examples."""
+    from advdist.experiments import core
+
+    monkeypatch.setitem(config.SCALE_OVERRIDES["smoke"], "atent-mnist-linf", dict(FAST))
+    res = core.run_table("atent-table2", scale="smoke", seeds=(0, 1), n=40, rows=["standard", "mma"],
+                         attacks=["PGD-20"], progress=False)
+    assert res.seeds == (0, 1) and res.missing == ["mma"] and set(res.matrices) == {0, 1}
+    m0, m1 = res.matrices[0]["standard"], res.matrices[1]["standard"]
+    assert list(m0.correct.columns) == ["clean", "PGD-20"] and len(m0.correct) == len(m1.correct) == 40
+    t0, t1 = res.trained[0]["standard"], res.trained[1]["standard"]
+    assert t0.model is None and t0.cfg.seed == 0 and t1.cfg.seed == 1 and t0.run.key != t1.run.key
+    assert torch.equal(t0.x, t1.x) and torch.equal(t0.y, t1.y)
+    ours, missing, mats, info = experiments.evaluate_table("atent-table2", scale="smoke", n_eval=40,
+                                                           rows=["standard", "mma"], progress=False)
+    assert missing == ["mma"] and info == res.info
+    cols = ["model", "A_nat", "PGD-20", "n"]  # A_rob differs: evaluate_table also runs C&W
+    assert ours[cols].equals(res.accuracy(0)[cols])
+    assert res.correct(0)["standard"].equals(mats["standard"].correct[["clean", "PGD-20"]])
+    with pytest.raises(ValueError, match="unknown transfer rng"):
+        core.transfer_correct({}, {}, (t0.x, t0.y), [], rng="per-example")
+
+
 def test_lambda_sweep_shares_the_default_run_and_reports_entropy(runs_dir, monkeypatch):
     # tiny and fast: two λ values, one epoch, the scale's width-8 generator
     monkeypatch.setitem(config.SCALE_OVERRIDES["smoke"], "adt-cifar10", dict(FAST))

@@ -36,3 +36,33 @@ def test_at_pgd_trains_on_adversarial_examples_and_is_more_robust_than_standard(
             log = run.log
             assert (log["train_adv_acc"] < log["test_acc"] + 0.05).all()
     assert robust["at_pgd"] > robust["standard"] + 0.15, robust
+
+
+@pytest.mark.parametrize("method,setting,extra", [("adt_expam", "adt-cifar10", ("generator", "opt_g")),
+                                                  ("adt_impam", "adt-cifar10", ("generator", "opt_g", "q", "opt_q")),
+                                                  ("l2l", "adt-cifar10", ("generator", "opt_g")),
+                                                  ("atld", "atld-cifar10", ("disc", "opt_d"))])
+def test_extra_networks_round_trip_through_the_checkpoint_state(method, setting, extra):
+    """The methods that own networks checkpoint exactly those networks and optimisers (the keys old checkpoints
+    have), and a fresh method loading the state after one training step holds the same weights and optimiser state."""
+    from advdist import data
+    from advdist.train import build_model
+
+    torch.manual_seed(0)
+    cfg = resolve("smoke", setting, method=method)
+    splits = data.load(cfg.dataset, n_train=64, n_test=16)
+    model = build_model(cfg)
+    m = methods.build(method, cfg, model)
+    loss, _ = m.loss(model, splits.x_train[:32], splits.y_train[:32])
+    loss.backward()
+    state = m.state_dict()
+    assert tuple(state) == extra
+    fresh = methods.build(method, cfg, build_model(cfg))
+    assert any(not torch.equal(a, b) for a, b in zip(fresh.state_dict()[extra[0]].values(), state[extra[0]].values()))
+    fresh.load_state_dict(state)
+    again = fresh.state_dict()
+    for k in extra:
+        if k.startswith("opt"):
+            assert again[k]["state"].keys() == state[k]["state"].keys() and again[k]["state"]
+        else:
+            assert all(torch.equal(a, b) for a, b in zip(again[k].values(), state[k].values())), k

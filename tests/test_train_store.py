@@ -158,7 +158,8 @@ def test_code_version_of_a_method_covers_its_module_and_the_siblings_it_imports(
     shutil.copytree(real, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     before = {m: store.source_hash(pkg, method=m) for m in ("adt_impam", "at_pgd", "alp", "standard")}
     assert store.method_sources(pkg, "adt_impam") == ["methods/adt_expam.py", "methods/adt_impam.py",
-                                                      "methods/base.py", "methods/trades.py"]
+                                                      "methods/base.py", "methods/extra_networks.py",
+                                                      "methods/trades.py"]
     (pkg / "methods" / "brand_new.py").write_text("NEW = 1\n")        # another method: no key changes
     assert {m: store.source_hash(pkg, method=m) for m in before} == before
     f = pkg / "methods" / "at_pgd.py"

@@ -8,6 +8,10 @@ boolean table (example × {clean} ∪ A) of "still classified correctly", with
 - ``A_rob``   = per-example worst case over the attacks, ADT Eq. (12):
   ``A_rob = 1/n Σ_i min_{a ∈ A} 1[argmax f(a(x_i)) = y_i]`` (Carlini et al. 2019's recommendation).
 
+An attack setting with ``whole_batch`` set (a generator attack trained on the examples it attacks, ADT Table 4;
+an attack whose protocol seeds itself once, ATLD's IMT rows) is called once with all examples; its predictions are
+still made ``batch_size`` examples at a time.
+
 Cascade mode attacks, with each attack in turn, only the examples that every previous attack failed
 to break, which gives the same ``A_rob`` for a fraction of the cost; the per-attack columns are then
 unknown (NA) for the examples that were skipped. Randomised attacks (random starts) draw their
@@ -41,11 +45,15 @@ NOT_RUN = -1
 
 @dataclass
 class RobustnessMatrix:
-    """``correct``: DataFrame (example × columns), pandas nullable boolean; NA = not attacked (cascade)."""
+    """``correct``: DataFrame (example × columns), pandas nullable boolean; NA = not attacked (cascade).
+
+    ``clean_in_rob``: an example counts as robust only if it is also classified correctly without attack (for
+    defences whose attacked accuracy can exceed the clean one on an example, e.g. ATLD's IMT rows)."""
 
     correct: pd.DataFrame
     attacks: list[str]
     cascade: bool
+    clean_in_rob: bool = False
 
     @property
     def a_nat(self) -> float:
@@ -53,10 +61,13 @@ class RobustnessMatrix:
 
     @property
     def robust(self) -> pd.Series:
-        """Per example: correct under every attack (the AND of the attack columns, Eq. 12)."""
+        """Per example: correct under every attack (the AND of the attack columns, Eq. 12; and the clean column with
+        ``clean_in_rob``)."""
+        clean = self.correct["clean"].astype(bool)
         if not self.attacks:
-            return self.correct["clean"].astype(bool)
-        return self.correct[self.attacks].fillna(False).astype(bool).all(axis=1)
+            return clean
+        robust = self.correct[self.attacks].fillna(False).astype(bool).all(axis=1)
+        return clean & robust if self.clean_in_rob else robust
 
     @property
     def a_rob(self) -> float:
@@ -100,6 +111,14 @@ _chunk_seed = chunk_seed  # old name
 @torch.no_grad()
 def _predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model(x).argmax(1)
+
+
+def predict_correct(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Per example, whether ``model`` classifies ``x`` as ``y`` (bool, on the CPU), ``batch_size`` at a time."""
+    if len(y) == 0:
+        return torch.zeros(0, dtype=torch.bool)
+    return torch.cat([_predict(model, x[i:i + batch_size]).cpu() == y[i:i + batch_size].cpu()
+                      for i in range(0, len(y), batch_size)])
 
 
 def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor], attacks: Sequence[Any], *,
@@ -156,13 +175,14 @@ def _columns(model: nn.Module, x: torch.Tensor, y: torch.Tensor, specs: list, *,
             if spec.fn == "feature_attack" and "target_pool" not in spec.kwargs:
                 extra["target_pool"] = target_pool if target_pool is not None else (x, y)
             idx_all = todo.nonzero().squeeze(1)
-            for start in range(0, len(idx_all), batch_size):
-                idx = idx_all[start:start + batch_size]
+            step = len(idx_all) if getattr(spec, "whole_batch", False) else batch_size
+            for start in range(0, len(idx_all), step):
+                idx = idx_all[start:start + step]
                 xb, yb = x[idx].to(dev), y[idx].to(dev)
                 with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
                     torch.manual_seed(chunk_seed(seed, skey, int(idx[0])))
                     x_adv = spec(model, xb, yb, **extra)
-                col[idx] = (_predict(model, x_adv).cpu() == yb.cpu()).to(torch.int8)
+                col[idx] = predict_correct(model, x_adv, yb, batch_size).to(torch.int8)
                 if bar is not None:
                     bar.set_postfix_str(f"{spec.name} {start + len(idx)}/{len(idx_all)}", refresh=False)
             _save(path, col, spec, seed, dkey)

@@ -20,7 +20,8 @@ TRAINING_CODE = ("models", "samplers", "attacks", "data", "runtime.py", "validat
                  "methods/__init__.py", "methods/base.py")
 #: modules under TRAINING_CODE that only evaluate (no training method calls them)
 EVALUATION_ONLY = ("attacks/settings.py", "attacks/autoattack.py", "attacks/rays.py", "attacks/spsa.py",
-                   "attacks/deepfool.py", "attacks/cw_l2.py", "attacks/transfer.py", "data/__main__.py")
+                   "attacks/deepfool.py", "attacks/cw_l2.py", "attacks/transfer.py", "attacks/distribution.py",
+                   "data/__main__.py")
 _SIBLING_IMPORT = re.compile(r"(?:advdist\.methods\.|from \.)(\w+) import")
 
 

@@ -46,6 +46,7 @@ seed: int = 0             # training seed of the standard model, and the samplin
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import adt, core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/fig1_pca")
@@ -53,32 +54,32 @@ report.smoke_banner(scale, "adt/fig1_pca")
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import data, experiments, paths, plots, store
-from advdist.analysis import collect, pca_2d, plot_pca
+from advdist import data, paths, plots, store
+from advdist.analysis import pca_2d, plot_pca
 
-size = collect.sizes(scale, fig1_images=n_images, fig1_samples=n_samples)
+size = adt.sizes(scale, fig1_images=n_images, fig1_samples=n_samples)
 cfg = config.resolve(scale, "adt-cifar10", method="standard", seed=seed)   # the model the paper attacks
 splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test)
 model, run = store.get_or_train(cfg, device=device, splits=splits)
-x, y = experiments.eval_subset(splits, scale, size["fig1_images"])
+x, y = core.eval_subset(splits, scale, size["fig1_images"])
 
 # %%
 report.this_run(cfg, paper_dataset="cifar10", n=len(y), seeds=seed,
                 extra=f"{size['fig1_samples']} samples per image and method, attacked model `{cfg.method}`")
 
 # %%
-div = collect.sample_diversity(
+div = adt.sample_diversity(
     model, x, y, eps=cfg.eps, n_samples=size["fig1_samples"], pgd_steps=pgd_steps, keep=panels, seed=seed,
-    variants=collect.FIG1_VARIANTS if variants else {"ADT_EXP": {}})
+    variants=adt.FIG1_VARIANTS if variants else {"ADT_EXP": {}})
 
 # %% [markdown]
 # ### Average pairwise ℓ2 distance (the paper: 1.56 PGD, 1.95 ADT_EXP)
 # `error %` is the fraction of samples the standard model misclassifies: the attack power of each set.
 
 # %%
-ours = collect.diversity_table(div)
+ours = adt.diversity_table(div)
 comparable = scale == "paper" and cfg.dataset == "cifar10"
-table = report.beside_paper(ours, collect.paper_fig1(), comparable=comparable)
+table = report.beside_paper(ours, adt.paper_fig1(), comparable=comparable)
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"{cfg.model}, ε = {cfg.eps:.4g}; {size['fig1_images']} test images, "
                            f"{size['fig1_samples']} samples per image and method")
@@ -102,7 +103,7 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig1_pca")
 # the two have similar attack power (its Table 4).
 
 # %%
-report.bullets(collect.compare(div.distances, [k for k in div.distances if k != "PGD"], "PGD",
+report.bullets(adt.compare(div.distances, [k for k in div.distances if k != "PGD"], "PGD",
                                what="mean pairwise ℓ2", expect="larger"))
 
 # %% [markdown]

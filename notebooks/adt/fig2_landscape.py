@@ -48,6 +48,7 @@ seed: int = 0             # training seed of the models, and the seed of the ran
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import adt, core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/fig2_landscape")
@@ -55,29 +56,29 @@ report.smoke_banner(scale, "adt/fig2_landscape")
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import experiments, paths, plots
-from advdist.analysis import collect, plot_surface
+from advdist import paths, plots
+from advdist.analysis import plot_surface
 
-size = collect.sizes(scale, fig2_surface_images=n_surface, fig2_grid=grid, fig2_eig_images=n_eig)
-tm = collect.trained_models(scale, collect.FIG2_METHODS, seed=seed, device=device, progress=True)
+size = adt.sizes(scale, fig2_surface_images=n_surface, fig2_grid=grid, fig2_eig_images=n_eig)
+tm = adt.trained_models(scale, adt.FIG2_METHODS, seed=seed, device=device, progress=True)
 cfg = tm.cfg
-x_s, y_s = experiments.eval_subset(tm.splits, scale, size["fig2_surface_images"])
-x_e, y_e = experiments.eval_subset(tm.splits, scale, size["fig2_eig_images"])
+x_s, y_s = core.eval_subset(tm.splits, scale, size["fig2_surface_images"])
+x_e, y_e = core.eval_subset(tm.splits, scale, size["fig2_eig_images"])
 
 # %%
 note = report.header(scale=scale, dataset=cfg.dataset, paper_dataset="cifar10",
                      extra=f"{cfg.model}, ε = {cfg.eps:.4g}")
 report.Prose(report.this_run(cfg, paper_dataset="cifar10", seeds=seed,
                              extra=f"{len(y_s)} test images for the surfaces, {len(y_e)} for the eigenvalues")
-             + "\n\nModels: " + ", ".join(collect.LABELS[m] for m in tm.models) + "; skipped (not implemented yet): "
-             + (", ".join(collect.LABELS[m] for m in tm.skipped) or "none") + ".")
+             + "\n\nModels: " + ", ".join(adt.LABELS[m] for m in tm.models) + "; skipped (not implemented yet): "
+             + (", ".join(adt.LABELS[m] for m in tm.skipped) or "none") + ".")
 
 # %% [markdown]
 # ## (a)-(e) Loss surfaces
 # Loss on x + a·d_g + b·d_r for the first test image; the axes are in units of ε.
 
 # %%
-surfaces = collect.loss_surfaces(tm.models, x_s, y_s, eps=cfg.eps, steps=size["fig2_grid"], span=span,
+surfaces = adt.loss_surfaces(tm.models, x_s, y_s, eps=cfg.eps, steps=size["fig2_grid"], span=span,
                                  seed=seed)
 
 # %%
@@ -86,14 +87,14 @@ zmax = max(float(s.losses[0].max()) for s in surfaces.values())   # one loss sca
 fig = plt.figure(figsize=(3.6 * k, 3.4))
 for j, (m, s) in enumerate(surfaces.items()):
     ax = fig.add_subplot(1, k, j + 1, projection="3d")
-    plot_surface(s, ax, index=0, title=f"({'abcde'[j]}) {collect.LABELS[m]}")
+    plot_surface(s, ax, index=0, title=f"({'abcde'[j]}) {adt.LABELS[m]}")
     ax.set(xlabel="d_g (×ε)", ylabel="d_r (×ε)", zlim=(0, zmax))
 fig.suptitle(f"ADT Fig. 2 (a)-(e) ({scale} scale, {cfg.dataset}): CE loss around test image 0 (label {int(y_s[0])})")
 fig.tight_layout()
 files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig2_landscape")
 
 # %%
-stats = collect.surface_stats(surfaces, radius=1.0)
+stats = adt.surface_stats(surfaces, radius=1.0)
 title = "ADT Fig. 2 (a)-(e): loss rise on the d_g-d_r plane (mean over test images)"
 surface_note = note + f"; grid {size['fig2_grid']}×{size['fig2_grid']} over ±{span:g}ε"
 files = report.write_table(stats, paths.figures_dir(scale, "adt") / "fig2_surface_stats", title=title,
@@ -105,15 +106,15 @@ report.show(stats, title=title, note=surface_note, paper="adt", floatfmt=".3f")
 # Mean ± std (ddof = 1) over the test images; per-example Hessians of the CE loss.
 
 # %%
-eigs, infos = collect.dominant_eigenvalues(tm.models, x_e, y_e, iters=lanczos_iters)
-eig = collect.eigen_table(eigs, infos)
+eigs, infos = adt.dominant_eigenvalues(tm.models, x_e, y_e, iters=lanczos_iters)
+eig = adt.eigen_table(eigs, infos)
 title = "ADT Fig. 2 (f): dominant eigenvalue of the input Hessian of the CE loss"
 files = report.write_table(eig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues", title=title, note=note,
                            floatfmt=".4f")
 report.show(eig, title=title, note=note, paper="adt", floatfmt=".4f")
 
 # %%
-names = [collect.LABELS[m] for m in eig["model"]]
+names = [adt.LABELS[m] for m in eig["model"]]
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(2.4 * len(eig) + 2, 3.4))
 ax.bar(names, eig["eig mean"], yerr=eig["eig std"], capsize=4, color=[f"C{i}" for i in range(len(eig))])
 ax.set(ylabel="dominant eigenvalue of ∇²ₓ CE", title="mean ± std (as the paper)")
@@ -132,10 +133,10 @@ files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig2f_eigenvalues"
 # AT_PGD (and Standard).
 
 # %%
-adt = [m for m in tm.models if m.startswith("adt_")]
-rises = collect.surface_rises(surfaces, radius=1.0)
-report.bullets(collect.compare(rises, adt, "at_pgd", what="loss rise within ±ε", expect="smaller")
-               + collect.compare(eigs, adt, "at_pgd", what="mean dominant eigenvalue", expect="smaller"))
+adt_rows = [m for m in tm.models if m.startswith("adt_")]
+rises = adt.surface_rises(surfaces, radius=1.0)
+report.bullets(adt.compare(rises, adt_rows, "at_pgd", what="loss rise within ±ε", expect="smaller")
+               + adt.compare(eigs, adt_rows, "at_pgd", what="mean dominant eigenvalue", expect="smaller"))
 
 # %% [markdown]
 # ### What this run shows
@@ -149,12 +150,12 @@ rise = stats.set_index("model")["rise ±1ε"]
 
 
 def line(m):
-    return (f"{collect.LABELS[m]}: dominant eigenvalue {ev[m]:.3g}, loss rise within ±ε {rise[m]:.3g}"
+    return (f"{adt.LABELS[m]}: dominant eigenvalue {ev[m]:.3g}, loss rise within ±ε {rise[m]:.3g}"
             + (f" (AT_PGD: {ev['at_pgd']:.3g} and {rise['at_pgd']:.3g})" if m != "at_pgd" and "at_pgd" in ev else ""))
 
 
 robust = [m for m in ev.index if m != "standard"]
-flatter = [collect.LABELS[m] for m in robust if "standard" in ev and ev[m] < ev["standard"]]
+flatter = [adt.LABELS[m] for m in robust if "standard" in ev and ev[m] < ev["standard"]]
 report.Prose(f"Over {int(eig['images'].iloc[0])} {report.dataset_name(cfg.dataset)} test images (eigenvalues) and "
              f"{int(stats['inputs'].iloc[0])} (loss rises), {scale} scale:\n\n"
              + "\n".join(f"- {line(m)}" for m in ev.index)

@@ -33,18 +33,19 @@ seed: int = 0
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import adt, core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/fig4_transfer")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments, paths, plots
+from advdist import paths, plots
 
-df = experiments.transfer_matrix("adt-table1", scale=scale, rows=[r for r in rows.split(",") if r],
-                                 attacks=tuple(attacks.split(",")), n_eval=n_eval or None, device=device, seed=seed)
+df = adt.transfer_matrix("adt-table1", scale=scale, rows=[r for r in rows.split(",") if r],
+                         attacks=tuple(attacks.split(",")), n_eval=n_eval or None, device=device, seed=seed)
 
 # %%
-cfg = experiments.table("adt-table1").config("at_pgd", scale)
+cfg = core.table("adt-table1").config("at_pgd", scale)
 report.this_run(cfg, paper_dataset="cifar10", n=int(df["n"].iloc[0]), seeds=seed)
 
 # %%
@@ -66,7 +67,7 @@ report.show(wide, title=title, note=note, paper="adt")
 # model:
 
 # %%
-report.bullets(experiments.transfer_summary(df), paper="adt")
+report.bullets(adt.transfer_summary(df), paper="adt")
 
 # %% [markdown]
 # ### Checks

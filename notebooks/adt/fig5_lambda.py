@@ -43,17 +43,18 @@ seed: int = 0
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import adt
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/fig5_lambda")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments, paths, plots
+from advdist import paths, plots
 from advdist.samplers import max_entropy
 
 atk = tuple(attacks.split(","))
-df = experiments.lambda_sweep([float(v) for v in lams.split(",")], scale=scale, attacks=atk,
-                              forms=tuple(forms.split(",")), n_eval=n_eval or None, device=device, seed=seed)
+df = adt.lambda_sweep([float(v) for v in lams.split(",")], scale=scale, attacks=atk,
+                      forms=tuple(forms.split(",")), n_eval=n_eval or None, device=device, seed=seed)
 cfg = config.resolve(scale, "adt-cifar10", method="adt_expam")
 h_max, sigma_star = max_entropy(cfg.eps)
 

@@ -40,30 +40,31 @@ seed: int = 0                 # training seed of the models and seed of the atta
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import adt
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/fig6_exp_convergence")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import distribution_attacks as da, paths, plots
+from advdist import paths, plots
 
-curves, skipped, info = da.convergence_curves(scale=scale, rows=[r for r in rows.split(",") if r] or None,
-                                              n_eval=n_eval or None, steps=steps or None, device=device, seed=seed)
-
-# %%
-report.this_run({**info, "eps": config.resolve(scale, da.SETTING).eps}, seeds=seed,
-                n=n_eval or da.CONVERGENCE[scale]["n_eval"],
-                extra=f"EXP attack, k = {da.CONVERGENCE[scale]['k']}, {int(curves['step'].max())} iterations")
+curves, skipped, info = adt.convergence_curves(scale=scale, rows=[r for r in rows.split(",") if r] or None,
+                                               n_eval=n_eval or None, steps=steps or None, device=device, seed=seed)
 
 # %%
-fig = da.plot_convergence(curves, title=f"ADT Fig. 6 — EXP attack convergence ({info['dataset']}, {scale} scale)")
+report.this_run({**info, "eps": config.resolve(scale, adt.SETTING).eps}, seeds=seed,
+                n=n_eval or adt.CONVERGENCE[scale]["n_eval"],
+                extra=f"EXP attack, k = {adt.CONVERGENCE[scale]['k']}, {int(curves['step'].max())} iterations")
+
+# %%
+fig = adt.plot_convergence(curves, title=f"ADT Fig. 6 — EXP attack convergence ({info['dataset']}, {scale} scale)")
 files = plots.savefig(fig, paths.figures_dir(scale, "adt") / "fig6_exp_convergence")
 
 # %%
 note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
-                     extra=f"model {info['model']}; EXP attack, k = {da.CONVERGENCE[scale]['k']}, lr 0.3, "
+                     extra=f"model {info['model']}; EXP attack, k = {adt.CONVERGENCE[scale]['k']}, lr 0.3, "
                            f"betas (0, 0), {int(curves['step'].max())} iterations")
-summary = da.convergence_summary(curves).rename(columns=da.SUMMARY_LABELS)
+summary = adt.convergence_summary(curves).rename(columns=adt.SUMMARY_LABELS)
 title = "ADT Fig. 6: EXP attack loss and accuracy against iterations"
 report.write_table(summary, paths.figures_dir(scale, "adt") / "fig6_exp_convergence", title=title, note=note,
                    floatfmt=".3f")
@@ -77,7 +78,7 @@ report.Prose("Rows left out (method not implemented): " + ", ".join(skipped)) if
 
 # %%
 lines = []
-for m, t in da.converged_by(curves, tol=1.0).items():
+for m, t in adt.converged_by(curves, tol=1.0).items():
     last = curves[curves.model == m].iloc[-1]
     lines.append(f"{m}: within 1 pp of its final accuracy ({100 * last.acc:.2f} %) from iteration {t} "
                  f"of {int(last.step)}")

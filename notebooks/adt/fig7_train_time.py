@@ -34,20 +34,21 @@ seed: int = 0
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/fig7_train_time")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments, paths, plots
+from advdist import paths, plots
 
 labels = [r for r in rows.split(",") if r]
 if train:
-    experiments.train_rows("adt-table1", scale=scale, rows=labels, device=device, seed=seed)
-times = experiments.train_times("adt-table1", scale=scale, rows=labels, seed=seed)
+    core.train_rows("adt-table1", scale=scale, rows=labels, device=device, seed=seed)
+times = core.train_times("adt-table1", scale=scale, rows=labels, seed=seed)
 
 # %%
-cfg = experiments.table("adt-table1").config("at_pgd", scale)
+cfg = core.table("adt-table1").config("at_pgd", scale)
 device_used = times["device"].iloc[0] if len(times) else "?"
 report.this_run(cfg, paper_dataset="cifar10", seeds=seed,
                 extra=f"{cfg.n_train or 'all'} training images, device {device_used}")

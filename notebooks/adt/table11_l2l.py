@@ -32,28 +32,28 @@ seed: int = 0
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/table11_l2l")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-ours, missing, matrices, info = experiments.evaluate_table("adt-table11", scale=scale, n_eval=n_eval or None,
-                                                           device=device, seed=seed)
+ours, missing, matrices, info = core.evaluate_table("adt-table11", scale=scale, n_eval=n_eval or None,
+                                                    device=device, seed=seed)
 
 # %%
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
 
 # %%
-experiments.write_report("adt-table11", ours, info, missing, "table11")
+core.write_report("adt-table11", ours, info, missing, "table11")
 
 # %% [markdown]
 # ### Do the ADT methods beat L2L?
 
 # %%
 report.bullets([line for col in ("PGD-20", "A_rob")
-                for line in experiments.compare_rows(ours, ["adt_expam", "adt_impam"], "l2l", column=col)], paper="adt")
+                for line in core.compare_rows(ours, ["adt_expam", "adt_impam"], "l2l", column=col)], paper="adt")
 
 # %% [markdown]
 # ### Checks

@@ -48,25 +48,25 @@ seed: int = 0
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/table1_cifar10_whitebox")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-spec = experiments.table("adt-table1")
+spec = core.table("adt-table1")
 chosen = [r for r in rows.split(",") if r] or [r.label for r in spec.rows]
 if literal or official:
     chosen += [r.label for r in spec.optional]
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "adt-table1", scale=scale, rows=chosen, n_eval=n_eval or None, device=device, cascade=cascade, seed=seed)
 
 # %%
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
 
 # %%
-experiments.write_report("adt-table1", ours, info, missing, "table1")
+core.write_report("adt-table1", ours, info, missing, "table1")
 
 # %% [markdown]
 # ### Learning curves
@@ -77,7 +77,7 @@ experiments.write_report("adt-table1", ours, info, missing, "table1")
 # %%
 from advdist import paths, plots
 
-curves = experiments.learning_curves("adt-table1", scale=scale, rows=chosen, seed=seed)
+curves = core.learning_curves("adt-table1", scale=scale, rows=chosen, seed=seed)
 if len(curves):
     fig = plots.learning_curves(curves, title=f"ADT Table 1 models: learning curves ({info['dataset']}, {scale} scale)")
     plots.savefig(fig, paths.figures_dir(scale, "adt") / "table1_learning_curves")
@@ -88,7 +88,7 @@ if len(curves):
 
 # %%
 adt_rows = [m for m in ours["model"] if m.startswith("adt_")]  # the defaults, then any literal rows
-report.bullets(experiments.compare_rows(ours, adt_rows, "at_pgd"), paper="adt")
+report.bullets(core.compare_rows(ours, adt_rows, "at_pgd"), paper="adt")
 
 # %% [markdown]
 # ### Checks

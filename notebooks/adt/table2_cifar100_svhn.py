@@ -35,15 +35,15 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/table2_cifar100_svhn")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-results = {p: experiments.evaluate_table(f"adt-table2-{p}", scale=scale, n_eval=n_eval or None, device=device,
-                                         seed=seed) for p in parts.split(",") if p}
+results = {p: core.evaluate_table(f"adt-table2-{p}", scale=scale, n_eval=n_eval or None, device=device,
+                                  seed=seed) for p in parts.split(",") if p}
 
 # %%
 for p, (ours, missing, matrices, info) in results.items():
@@ -51,7 +51,7 @@ for p, (ours, missing, matrices, info) in results.items():
 
 # %%
 for p, (ours, missing, matrices, info) in results.items():
-    display(experiments.write_report(f"adt-table2-{p}", ours, info, missing, f"table2_{p}"))
+    display(core.write_report(f"adt-table2-{p}", ours, info, missing, f"table2_{p}"))
 
 # %% [markdown]
 # ### Does ADT beat AT_PGD on A_rob here?
@@ -59,7 +59,7 @@ for p, (ours, missing, matrices, info) in results.items():
 
 # %%
 report.bullets([f"{p}: {line}" for p, (ours, *_rest) in results.items()
-                for line in experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd")],
+                for line in core.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd")],
                paper="adt")
 
 # %% [markdown]

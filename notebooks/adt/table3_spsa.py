@@ -32,27 +32,27 @@ seed: int = 0
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/table3_spsa")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-ours, missing, matrices, info = experiments.evaluate_table("adt-table3", scale=scale, n_eval=n_eval or None,
-                                                           device=device, seed=seed)
+ours, missing, matrices, info = core.evaluate_table("adt-table3", scale=scale, n_eval=n_eval or None,
+                                                    device=device, seed=seed)
 
 # %%
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
 
 # %%
-experiments.write_report("adt-table3", ours, info, missing, "table3")
+core.write_report("adt-table3", ours, info, missing, "table3")
 
 # %% [markdown]
 # ### Is SPSA weaker than the white-box attacks, and does ADT beat AT_PGD under it?
 
 # %%
-report.bullets(experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="SPSA-2048"),
+report.bullets(core.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="SPSA-2048"),
                paper="adt")
 
 # %% [markdown]

@@ -52,22 +52,23 @@ seed: int = 0          # training seed of the models and seed of the attacks
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import adt
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/table4_distribution_attacks")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import distribution_attacks as da, paths
+from advdist import paths
 
-ours, skipped, matrices, info = da.evaluate_table4(
+ours, skipped, matrices, info = adt.evaluate_table4(
     scale=scale, rows=[r for r in rows.split(",") if r] or None,
     columns=[c for c in columns.split(",") if c] or None, n_eval=n_eval or None, device=device, seed=seed)
 
 # %%
-report.this_run({**info, "eps": config.resolve(scale, da.SETTING).eps}, n=int(ours["n"].iloc[0]), seeds=seed)
+report.this_run({**info, "eps": config.resolve(scale, adt.SETTING).eps}, n=int(ours["n"].iloc[0]), seeds=seed)
 
 # %%
-table = da.with_paper(ours, info)
+table = adt.table4_with_paper(ours, info)
 note = report.header(scale=scale, dataset=info["dataset"], paper_dataset=info["paper_dataset"],
                      extra=f"model {info['model']}; {int(ours['n'].iloc[0])} test examples attacked; "
                            "robust = all samples correct")
@@ -84,8 +85,8 @@ report.Prose("\n\n".join(left_out)) if left_out else None
 # (within about 1 pp on the adversarially trained models; on the standard model they leave ~9 % correct).
 
 # %%
-report.bullets([line for col in ("EXP", "EXP-AM", "IMP-AM", da.EXP_LITERAL) if col in ours.columns
-                for line in da.compare_columns(ours, col, "PGD-20", tol=1.0)], paper="adt")
+report.bullets([line for col in ("EXP", "EXP-AM", "IMP-AM", adt.EXP_LITERAL) if col in ours.columns
+                for line in adt.compare_columns(ours, col, "PGD-20", tol=1.0)], paper="adt")
 
 # %% [markdown]
 # ### Checks

@@ -32,14 +32,14 @@ seed: int = 0
 
 # %% tags=["keep-output"]
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/table5_trades")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "adt-table5", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed)
 
@@ -47,13 +47,13 @@ ours, missing, matrices, info = experiments.evaluate_table(
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
 
 # %%
-experiments.write_report("adt-table5", ours, info, missing, "table5")
+core.write_report("adt-table5", ours, info, missing, "table5")
 
 # %% [markdown]
 # ### Does ADT+TRADES beat TRADES on A_rob for each β?
 
 # %%
-report.bullets([line for b in ("β=1", "β=6") for line in experiments.compare_rows(
+report.bullets([line for b in ("β=1", "β=6") for line in core.compare_rows(
     ours, [f"adt_exp {b}", f"adt_expam {b}", f"adt_impam {b}"], f"trades {b}")], paper="adt")
 
 # %% [markdown]

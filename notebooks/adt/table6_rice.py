@@ -35,22 +35,22 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "adt/table6_rice")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-ours, missing, matrices, info = experiments.evaluate_table("adt-table6", scale=scale, n_eval=n_eval or None,
-                                                           device=device, seed=seed)
+ours, missing, matrices, info = core.evaluate_table("adt-table6", scale=scale, n_eval=n_eval or None,
+                                                    device=device, seed=seed)
 
 # %%
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed)
 
 # %%
-display(experiments.write_report("adt-table6", ours, info, missing, "table6"))
-best = experiments.best_epochs("adt-table6", scale=scale, seed=seed)
+display(core.write_report("adt-table6", ours, info, missing, "table6"))
+best = core.best_epochs("adt-table6", scale=scale, seed=seed)
 report.Prose("Early stopping kept epoch " + ", ".join(f"{e} of {report.method_name(m, 'adt')}" for m, e in best.items())
              + f" (of {info['epochs']}).")
 
@@ -58,7 +58,7 @@ report.Prose("Early stopping kept epoch " + ", ".join(f"{e} of {report.method_na
 # ### Does ADT beat Rice et al.'s AT_PGD under PGD-20?
 
 # %%
-report.bullets(experiments.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="PGD-20"),
+report.bullets(core.compare_rows(ours, ["adt_exp", "adt_expam", "adt_impam"], "at_pgd", column="PGD-20"),
                paper="adt")
 
 # %% [markdown]

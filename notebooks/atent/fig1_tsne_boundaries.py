@@ -42,8 +42,9 @@ report.smoke_banner(scale, "atent/fig1_tsne_boundaries")
 # %% tags=["nbval-ignore-output"]
 from advdist import paths, plots
 from advdist.analysis import toy2d_tsne
+from advdist.experiments import atent
 
-ts, models = toy2d_tsne.fig1_models(scale, eps=eps, step=step, device=device, seed=seed)
+ts, models = atent.fig1_models(scale, eps=eps, step=step, device=device, seed=seed)
 acc = toy2d_tsne.fig1_accuracy(ts, models, eps=eps, step=step, seed=seed)
 
 # %%

@@ -37,12 +37,13 @@ params = config.notebook_parameters(globals())  # a misspelled or mistyped param
 report.smoke_banner(scale, "atent/fig3_training_curves")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import data, paths, plots, store
+from advdist import paths, plots
 from advdist.analysis import curves
+from advdist.experiments import core
 
 cfg = config.resolve(scale, "atent-cifar10-linf", method="atent_linf", seed=seed, early_stop="pgd-10")
-splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-model, run = store.get_or_train(cfg, device=device, splits=splits)
+t = core.trained(cfg, device=device)
+model, run = t.model, t.run
 log = curves.accuracy_curves(run.log)
 
 # %%

@@ -41,14 +41,14 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atent/table1_mnist_l2")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "atent-table1", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed, overrides={"model": model or None})
 
@@ -56,7 +56,7 @@ ours, missing, matrices, info = experiments.evaluate_table(
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ2")
 
 # %%
-display(experiments.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
+display(core.write_report("atent-table1", ours, info, missing, "table1_mnist_l2"))
 paper = report.paper_table("atent_table1")
 report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
             title="Cited from the paper (not reproduced here)", paper="atent")
@@ -67,9 +67,9 @@ report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
 # than SGD.
 
 # %%
-report.bullets(experiments.compare_rows(ours, ["atent_l2"], "at_pgd")
-               + experiments.compare_rows(ours, ["atent_l2"], "trades")
-               + experiments.compare_rows(ours, ["entropy_sgd"], "standard"), paper="atent")
+report.bullets(core.compare_rows(ours, ["atent_l2"], "at_pgd")
+               + core.compare_rows(ours, ["atent_l2"], "trades")
+               + core.compare_rows(ours, ["entropy_sgd"], "standard"), paper="atent")
 
 # %% [markdown]
 # ### Checks

@@ -36,14 +36,14 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atent/table3_cifar10_linf")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import experiments
 
-ours, missing, matrices, info = experiments.evaluate_table(
+ours, missing, matrices, info = core.evaluate_table(
     "atent-table3", scale=scale, rows=[r for r in rows.split(",") if r] or None, n_eval=n_eval or None,
     device=device, seed=seed)
 
@@ -51,7 +51,7 @@ ours, missing, matrices, info = experiments.evaluate_table(
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
 
 # %%
-display(experiments.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
+display(core.write_report("atent-table3", ours, info, missing, "table3_cifar10_linf"))
 paper = report.paper_table("atent_table3")
 report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
             title="Cited from the paper (not reproduced here)", paper="atent")
@@ -61,9 +61,9 @@ report.show(paper[paper["cited"] == "yes"].drop(columns=["cited", "label"]),
 # The paper's claim (Table 3): ℓ∞-ATENT is consistently among the top two under every attack.
 
 # %%
-report.bullets(experiments.compare_rows(ours, ["atent_linf"], "at_pgd")
-               + experiments.compare_rows(ours, ["atent_linf"], "trades")
-               + experiments.compare_rows(ours, ["atent_linf"], "mart"), paper="atent")
+report.bullets(core.compare_rows(ours, ["atent_linf"], "at_pgd")
+               + core.compare_rows(ours, ["atent_linf"], "trades")
+               + core.compare_rows(ours, ["atent_linf"], "mart"), paper="atent")
 
 # %% [markdown]
 # ### Checks

@@ -41,7 +41,7 @@ report.smoke_banner(scale, "atent/table4_cifar10_l2")
 
 # %% tags=["nbval-ignore-output"]
 from advdist import paths
-from advdist.analysis.radius_sweep import models_radius_sweep
+from advdist.experiments.atent import models_radius_sweep
 
 ours = models_radius_sweep("atent-cifar10-l2", ["at_pgd", "atent_l2"], "L2-PGD-10", scale=scale,
                            fractions=(1.0, 2.0), n_eval=n_eval or None, device=device, seed=seed)

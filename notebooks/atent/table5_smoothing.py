@@ -53,11 +53,12 @@ report.smoke_banner(scale, "atent/table5_smoothing")
 # %% tags=["nbval-ignore-output"]
 from advdist import paths
 from advdist.analysis import smoothing
+from advdist.experiments import atent
 
-n0, n, n_ex = smoothing.CERTIFY_BUDGET[scale]
+n0, n, n_ex = atent.CERTIFY_BUDGET[scale]
 n_ex = n_images or n_ex
-ours = smoothing.certified_table(scale, sigma=sigma, radii=smoothing.RADII, device=device, seed=seed,
-                                 budget=(n0, n, n_ex))
+ours = atent.certified_table(scale, sigma=sigma, radii=smoothing.RADII, device=device, seed=seed,
+                             budget=(n0, n, n_ex))
 cfg = config.resolve(scale, smoothing.SETTING)
 
 # %%

@@ -35,18 +35,18 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atent/table6_atent_attack")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import data, experiments, paths, store
+from advdist import paths
 from advdist.analysis.radius_sweep import radius_sweep
 
 cfg = config.resolve(scale, "atent-cifar10-linf", method="atent_linf", seed=seed, early_stop="pgd-10")
-splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-model, run = store.get_or_train(cfg, device=device, splits=splits)
-x, y = experiments.eval_subset(splits, scale, n_eval or None)
+t = core.trained(cfg, device=device, n_eval=n_eval or None)
+model, run, x, y = t.model, t.run, t.x, t.y
 ours = radius_sweep(model, x, y, ["PGD-20", "ATENT-20"], eps=cfg.eps, scale=scale, dataset=cfg.dataset, seed=seed)
 
 # %%

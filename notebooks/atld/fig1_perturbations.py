@@ -47,12 +47,13 @@ import matplotlib.pyplot as plt
 
 from advdist import paths, plots
 from advdist.analysis import toy2d
+from advdist.experiments import atld
 
-model, run, splits = toy2d.train_toy(scale, "standard", seed=seed, device=device)
+model, run, splits = atld.train_toy(scale, "standard", seed=seed, device=device)
 cfg = run.config
 x, y = splits.x_train[:n_points], splits.y_train[:n_points]
-disc = toy2d.fit_discriminator(model, splits.x_train, splits.y_train, cfg=toy2d.toy_config(scale, "atld", seed),
-                               iters=toy2d.FIT_ITERS[scale], seed=seed)
+disc = atld.fit_discriminator(model, splits.x_train, splits.y_train, cfg=atld.toy_config(scale, "atld", seed),
+                              iters=atld.FIT_ITERS[scale], seed=seed)
 perturbed = {k: toy2d.perturb(k, model, x, y, eps=cfg.eps, disc=disc, seed=seed) for k in toy2d.PERTURBATIONS}
 
 # %%

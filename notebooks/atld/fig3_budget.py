@@ -33,6 +33,7 @@ adaptive: bool = True   # also the adaptive protocol for ATLD-IMT
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import atld
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atld/fig3_budget")
@@ -44,20 +45,20 @@ report.shared("atld_scales")
 # %% tags=["nbval-ignore-output"]
 import matplotlib.pyplot as plt
 
-from advdist import atld_experiments, paths, plots
+from advdist import paths, plots
 
-sweep = atld_experiments.eps_sweep("atld-table1", scale=scale, n_eval=n_eval or None, device=device, seed=seed,
-                                   adaptive=adaptive)
+sweep = atld.eps_sweep("atld-table1", scale=scale, n_eval=n_eval or None, device=device, seed=seed,
+                       adaptive=adaptive)
 
 # %%
-info = atld_experiments.table_info("atld-table1", scale, seed)
+info = atld.table_info("atld-table1", scale, seed)
 report.this_run(info, n=int(sweep["n"].iloc[0]), seeds=seed, extra="budgets 0.5–2.5 × the training ε")
 
 # %%
 wide = sweep.assign(row=sweep["model"] + sweep["protocol"].map(lambda p: "" if p == "—" else f" ({p})"))
 wide = wide.pivot_table(index=["attack", "row"], columns="eps", values="acc", sort=False).reset_index()
 wide.columns = [c if isinstance(c, str) else f"eps={c:.3g}" for c in wide.columns]
-note = atld_experiments.caption(info, "PGD-20 and CW-20 at budgets 0.5–2.5 × the training ε on the bare classifiers; "
+note = atld.caption(info, "PGD-20 and CW-20 at budgets 0.5–2.5 × the training ε on the bare classifiers; "
                                 "ATLD-IMT non-adaptive (the paper's) and adaptive",
                                 int(sweep['n'].iloc[0])) + "; accuracy in %"
 title = "ATLD Fig. 3: accuracy vs ε"

@@ -44,8 +44,9 @@ import matplotlib.pyplot as plt
 
 from advdist import paths, plots
 from advdist.analysis import toy2d
+from advdist.experiments import atld
 
-trained = {m: toy2d.train_toy(scale, m, seed=seed, device=device) for m in toy2d.FIG4_METHODS}
+trained = {m: atld.train_toy(scale, m, seed=seed, device=device) for m in atld.FIG4_METHODS}
 
 # %%
 cfg = trained["standard"][1].config

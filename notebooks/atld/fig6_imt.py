@@ -30,6 +30,7 @@ seed: int = 0          # training seed, and the PGD seed
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import atld
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atld/fig6_imt")
@@ -52,7 +53,7 @@ from advdist import paths, plots
 from advdist.analysis import discriminator as disc_analysis, toy2d
 from advdist.methods.atld import load_discriminator
 
-model, run, splits = toy2d.train_toy(scale, "atld", seed=seed, device=device)
+model, run, splits = atld.train_toy(scale, "atld", seed=seed, device=device)
 disc = load_discriminator(run, model)
 x, y = splits.x_test[:n_points], splits.y_test[:n_points]
 points = toy2d.imt_points(model, disc, x, y, eps=run.config.eps, seed=seed)

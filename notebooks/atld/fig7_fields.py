@@ -48,10 +48,11 @@ import pandas as pd
 
 from advdist import paths, plots
 from advdist.analysis import toy2d
+from advdist.experiments import atld
 
-model, run, splits = toy2d.train_toy(scale, "standard", seed=seed, device=device)
-disc = toy2d.fit_discriminator(model, splits.x_train, splits.y_train, cfg=toy2d.toy_config(scale, "atld", seed),
-                               iters=toy2d.FIT_ITERS[scale], seed=seed)
+model, run, splits = atld.train_toy(scale, "standard", seed=seed, device=device)
+disc = atld.fit_discriminator(model, splits.x_train, splits.y_train, cfg=atld.toy_config(scale, "atld", seed),
+                              iters=atld.FIT_ITERS[scale], seed=seed)
 xx, yy, pts = toy2d.grid(n_grid, 0.05, 0.95)
 fields = {k: toy2d.direction_field(k, model, pts, eps=run.config.eps, disc=disc, seed=seed)
           for k in toy2d.PERTURBATIONS}

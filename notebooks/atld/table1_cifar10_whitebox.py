@@ -44,6 +44,7 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import atld, core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atld/table1_cifar10_whitebox")
@@ -53,17 +54,17 @@ display(report.shared("atld_imt_protocols"))
 report.shared("atld_scales")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, experiments, paths
+from advdist import paths
 
-spec = experiments.table("atld-table1")
-ours, info = atld_experiments.evaluate_atld_table("atld-table1", scale=scale, n_eval=n_eval or None, device=device,
-                                                  seed=seed, adaptive=adaptive)
+spec = core.table("atld-table1")
+ours, info = atld.evaluate_atld_table("atld-table1", scale=scale, n_eval=n_eval or None, device=device,
+                                      seed=seed, adaptive=adaptive)
 
 # %%
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
 
 # %%
-display(atld_experiments.write_atld_tables("atld-table1", ours, info, "table1"))
+display(atld.write_atld_tables("atld-table1", ours, info, "table1"))
 report.Prose("Not yet implemented (rows left out): " + ", ".join(info["missing"])) if info["missing"] else None
 
 # %% [markdown]
@@ -76,11 +77,11 @@ report.Prose("Not yet implemented (rows left out): " + ", ".join(info["missing"]
 
 # %% tags=["nbval-ignore-output"]
 variants = [v for v in disc_variants.split(",") if v]
-auc, controls = atld_experiments.discriminator_table("atld-table1", scale=scale, variants=variants,
-                                                     n_eval=n_eval or None, device=device, seed=seed)
+auc, controls = atld.discriminator_table("atld-table1", scale=scale, variants=variants,
+                                         n_eval=n_eval or None, device=device, seed=seed)
 
 # %%
-note = atld_experiments.caption(
+note = atld.caption(
     info, "D in eval mode on the latents of clean inputs and of attacks on the bare classifier",
     int(auc["n"].iloc[0]) if len(auc) else None)
 title = "ATLD Table 1, discriminator: ROC-AUC clean vs attacked latents, IMT's change of P(natural)"
@@ -90,12 +91,12 @@ display(report.show(auc, title=title, note=note, paper="atld", floatfmt=".3f"))
 report.write_table(controls, paths.figures_dir(scale, "atld") / "table1_imt_controls",
                    title="ATLD Table 1, IMT controls: accuracy (%) after one step of D's sign / a random sign / "
                          "the flipped sign",
-                   note=atld_experiments.caption(info, "IMT controls on attacks of the bare classifier (non-adaptive)"))
+                   note=atld.caption(info, "IMT controls on attacks of the bare classifier (non-adaptive)"))
 for v in variants:
-    display(report.show(atld_experiments.controls_wide(controls, v), title=f"{v}: accuracy (%) after one IMT step",
+    display(report.show(atld.controls_wide(controls, v), title=f"{v}: accuracy (%) after one IMT step",
                         paper="atld", floatfmt=".1f"))
-report.bullets([line for attack in atld_experiments.DISC_ATTACKS
-                for line in atld_experiments.discriminator_sentences(auc, controls, attack)], paper="atld")
+report.bullets([line for attack in atld.DISC_ATTACKS
+                for line in atld.discriminator_sentences(auc, controls, attack)], paper="atld")
 
 # %% [markdown]
 # ### Are clean and attacked latents separable at all?
@@ -106,16 +107,16 @@ report.bullets([line for attack in atld_experiments.DISC_ATTACKS
 # fitted on PGD-20 latents shows how separable the latents IMT must sort are.
 
 # %% tags=["nbval-ignore-output"]
-separability = atld_experiments.separability_table("atld-table1", scale=scale, variants=variants,
+separability = atld.separability_table("atld-table1", scale=scale, variants=variants,
                                                    n_eval=n_eval or None, device=device, seed=seed)
 
 # %%
 title = "ATLD Table 1, latents: ROC-AUC clean vs PGD-20 of D and of probes"
-note = atld_experiments.caption(info, "latents of the eval-mode classifier; PGD-20 on the bare classifier")
+note = atld.caption(info, "latents of the eval-mode classifier; PGD-20 on the bare classifier")
 report.write_table(separability, paths.figures_dir(scale, "atld") / "table1_separability", title=title, note=note,
                    floatfmt=".3f")
 display(report.show(separability, title=title, note=note, paper="atld", floatfmt=".3f"))
-report.bullets(atld_experiments.separability_sentences(separability), paper="atld")
+report.bullets(atld.separability_sentences(separability), paper="atld")
 
 # %% [markdown]
 # ### Checks

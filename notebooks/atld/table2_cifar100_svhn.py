@@ -30,6 +30,7 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import atld
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atld/table2_cifar100_svhn")
@@ -39,12 +40,11 @@ display(report.shared("atld_imt_protocols"))
 report.shared("atld_scales")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments
 
 keys = ["atld-table2-cifar100", "atld-table2-svhn"]
-shared = atld_experiments.shared_runs(keys, scale=scale, seed=seed)
-results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
-                                                     seed=seed, adaptive=adaptive)
+shared = atld.shared_runs(keys, scale=scale, seed=seed)
+results = {key: atld.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
+                                         seed=seed, adaptive=adaptive)
            for key in (keys[:1] if shared else keys)}
 
 # %%
@@ -58,10 +58,10 @@ if shared:
     display(report.Prose(f"At {scale} scale both halves of Table 2 resolve to the same models: one "
                          f"{report.dataset_name(info['dataset'])} run (`{info['model']}`, ε = {info['eps']:.4g}), "
                          "shown once beside the paper's CIFAR-100 and SVHN columns."))
-    display(atld_experiments.write_atld_tables(keys[0], ours, info, "table2", papers=tuple(keys)))
+    display(atld.write_atld_tables(keys[0], ours, info, "table2", papers=tuple(keys)))
 else:
     for key, (ours, info) in results.items():
-        display(atld_experiments.write_atld_tables(key, ours, info, key.removeprefix("atld-").replace("-", "_")))
+        display(atld.write_atld_tables(key, ours, info, key.removeprefix("atld-").replace("-", "_")))
 
 # %% [markdown]
 # ### Checks

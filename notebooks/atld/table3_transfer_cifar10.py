@@ -28,6 +28,7 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import atld, core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atld/table3_transfer_cifar10")
@@ -37,9 +38,9 @@ display(report.shared("atld_transfer"))
 report.shared("atld_scales")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, experiments, paths
+from advdist import paths
 
-results = {key: atld_experiments.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
+results = {key: atld.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
            for key in ['atld-table3']}
 
 # %%
@@ -47,9 +48,9 @@ df, info = results['atld-table3']
 report.this_run(info, n=int(df["n"].iloc[0]), seeds=seed, norm="ℓ∞")
 
 # %%
-table = atld_experiments.transfer_beside_paper('atld-table3', df, info)
-note = atld_experiments.caption(info, atld_experiments.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
-title = experiments.table('atld-table3').title
+table = atld.transfer_beside_paper('atld-table3', df, info)
+note = atld.caption(info, atld.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
+title = core.table('atld-table3').title
 files = report.write_table(table, paths.figures_dir(scale, "atld") / 'table3', title=title, note=note)
 report.show(table, title=title, note=note, paper="atld")
 

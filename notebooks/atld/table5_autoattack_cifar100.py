@@ -30,6 +30,7 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import atld
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atld/table5_autoattack_cifar100")
@@ -39,10 +40,9 @@ display(report.shared("atld_imt_protocols"))
 report.shared("atld_scales")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments
 
-results = {key: atld_experiments.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
-                                                     seed=seed, adaptive=adaptive)
+results = {key: atld.evaluate_atld_table(key, scale=scale, n_eval=n_eval or None, device=device,
+                                         seed=seed, adaptive=adaptive)
            for key in ['atld-table5']}
 
 # %%
@@ -50,7 +50,7 @@ ours, info = results['atld-table5']
 report.this_run(info, n=int(ours["n"].iloc[0]), seeds=seed, norm="ℓ∞")
 
 # %%
-atld_experiments.write_atld_tables('atld-table5', ours, info, 'table5')
+atld.write_atld_tables('atld-table5', ours, info, 'table5')
 
 # %% [markdown]
 # ### Checks

@@ -27,6 +27,7 @@ seed: int = 0
 from IPython.display import display
 
 from advdist import config, report
+from advdist.experiments import atld, core
 
 params = config.notebook_parameters(globals())  # a misspelled or mistyped parameter is an error here
 report.smoke_banner(scale, "atld/table6_transfer_svhn_cifar100")
@@ -36,11 +37,11 @@ display(report.shared("atld_transfer"))
 report.shared("atld_scales")
 
 # %% tags=["nbval-ignore-output"]
-from advdist import atld_experiments, experiments, paths
+from advdist import paths
 
 keys = ["atld-table6-svhn", "atld-table6-cifar100"]
-shared = atld_experiments.shared_runs(keys, scale=scale, seed=seed)
-results = {key: atld_experiments.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
+shared = atld.shared_runs(keys, scale=scale, seed=seed)
+results = {key: atld.atld_transfer(key, scale=scale, n_eval=n_eval or None, device=device, seed=seed)
            for key in (keys[:1] if shared else keys)}
 
 # %%
@@ -54,17 +55,17 @@ if shared:
     display(report.Prose(f"At {scale} scale both halves of Table 6 resolve to the same models: one "
                          f"{report.dataset_name(info['dataset'])} run (`{info['model']}`, ε = {info['eps']:.4g}), "
                          "shown once beside the paper's SVHN and CIFAR-100 columns."))
-    tables = {"table6": atld_experiments.transfer_beside_papers(keys, df, info)}
+    tables = {"table6": atld.transfer_beside_papers(keys, df, info)}
     title = "ATLD Table 6: transfer attacks (paper: SVHN and CIFAR-100, ε = 8/255)"
 else:
-    tables = {key.removeprefix("atld-").replace("-", "_"): atld_experiments.transfer_beside_paper(key, *results[key])
+    tables = {key.removeprefix("atld-").replace("-", "_"): atld.transfer_beside_paper(key, *results[key])
               for key in keys}
     title = None
 for name, table in tables.items():
     df, info = results[keys[0]] if shared else results["atld-" + name.replace("_", "-")]
-    info = atld_experiments.joint_info(keys, info) if shared else info
-    note = atld_experiments.caption(info, atld_experiments.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
-    shown_title = title or experiments.table("atld-" + name.replace("_", "-")).title
+    info = atld.joint_info(keys, info) if shared else info
+    note = atld.caption(info, atld.TRANSFER_PROTOCOL, int(df['n'].iloc[0]))
+    shown_title = title or core.table("atld-" + name.replace("_", "-")).title
     report.write_table(table, paths.figures_dir(scale, "atld") / name, title=shown_title, note=note)
     display(report.show(table, title=shown_title, note=note, paper="atld"))
 

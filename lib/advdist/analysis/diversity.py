@@ -8,6 +8,10 @@ over 100 test images is 1.95 for ADT_EXP and 1.56 for PGD (CIFAR-10, ε = 8/255)
 distances in [0, 1] pixel units over all 3072 dimensions, which is what :func:`pairwise_l2` computes. Since
 the samples of one input share x, distances (and the PCA, up to a shift) are the same for adversarial
 examples x + δ and for perturbations δ.
+
+The two sample sets of Fig. 1 on a given model: all restarts of PGD (:func:`pgd_restart_samples`) and draws of the
+explicit distribution ADT_EXP fits (:func:`explicit_distribution_samples`); :func:`error_rate` is their attack power.
+The figure's runner (images, seeds, tables) is :func:`advdist.experiments.adt.sample_diversity`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ from dataclasses import dataclass
 from typing import Mapping
 
 import torch
+from torch import nn
+
+from advdist.attacks import pgd
+from advdist.attacks.core import check_eps, check_inputs, check_positive, frozen
+from advdist.methods.adt_exp import ADTExp
+from advdist.samplers import explicit_samples
 
 
 def pairwise_l2(samples: torch.Tensor, *, batched: bool = False) -> torch.Tensor:
@@ -113,3 +123,59 @@ def plot_pca(result: PCA2D, ax=None, *, colors: Mapping[str, str] | None = None,
     if title:
         ax.set_title(title)
     return ax
+
+
+# ---- the two sample sets of ADT Fig. 1 (PGD restarts, the ADT_EXP distribution) -------------------------------
+
+def pgd_restart_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, alpha: float,
+                        steps: int, n: int, use_best: bool = False, generator: torch.Generator | None = None,
+                        batch_size: int | None = None) -> torch.Tensor:
+    """All ``n`` random-restart results of ℓ∞ PGD per example (ADT Fig. 1, blue), shape (B, n, ...).
+
+    :func:`advdist.attacks.pgd` with ``restarts=n`` keeps only the worst restart; here x is repeated n times
+    (restart-major: row r·B + i is restart r of example i) and attacked as ONE batch with ``restarts=1``, so
+    every restart's own endpoint is kept. ``use_best=False`` (default) returns each restart's last iterate, as
+    Madry's PGD; ``True`` its worst iterate. Each sample lies in the ε-ball around x and in [0, 1].
+    """
+    eps = check_eps(eps)
+    check_inputs(x, y)
+    check_positive("n", n, integer=True)
+    b = x.shape[0]
+    xt = x.repeat(n, *([1] * (x.dim() - 1)))
+    yt = y.repeat(n)
+    out = pgd(model, xt, yt, eps=eps, alpha=alpha, steps=steps, random_start=True, restarts=1,
+              use_best=use_best, generator=generator, batch_size=batch_size)
+    return out.view(n, b, *x.shape[1:]).transpose(0, 1).contiguous()
+
+
+def explicit_fit_defaults() -> dict:
+    """ADT_EXP's inner-loop settings (ADT Sec. 5, App. C.3: T = 7, k = 5, lr 0.3, betas (0, 0), λ = 0.01), as
+    :func:`advdist.samplers.fit_explicit` keyword arguments — the defaults of the ``adt_exp`` training method."""
+    kw = {k: v for k, v in ADTExp.defaults.items() if k != "sample_batch"}
+    kw["betas"] = tuple(float(v) for v in kw["betas"])
+    return kw
+
+
+def explicit_distribution_samples(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, n: int,
+                                  batch_size: int | None = None, **fit_kwargs) -> torch.Tensor:
+    """``n`` samples per example of the explicit adversarial distribution ADT_EXP learns (ADT Fig. 1, orange).
+
+    Fits φᵢ* = (μᵢ, σᵢ) of ADT Eq. (8) against ``model`` by ADT_EXP's inner maximisation (Eq. 9-11,
+    :func:`advdist.samplers.fit_explicit`; settings :func:`explicit_fit_defaults`, overridable by ``fit_kwargs``,
+    e.g. ``steps=20, k=10`` for the EXP attack's), then draws ``n`` fresh x + δ, δ ~ p_φᵢ*, clipped to [0, 1].
+    Returns (B, n, ...). Uses the global RNG (seed it, or call :func:`advdist.experiments.adt.sample_diversity`).
+    """
+    kw = {**explicit_fit_defaults(), **fit_kwargs}
+    return explicit_samples(model, x, y, eps=eps, n_samples=n, batch_size=batch_size, **kw)
+
+
+@torch.no_grad()
+def error_rate(model: nn.Module, samples: torch.Tensor, y: torch.Tensor, batch_size: int | None) -> torch.Tensor:
+    """(B,) fraction of each example's samples (B, N, ...) that ``model`` misclassifies."""
+    b, n = samples.shape[:2]
+    flat = samples.reshape(b * n, *samples.shape[2:])
+    yy = y.repeat_interleave(n)
+    bs = flat.shape[0] if batch_size is None else batch_size
+    with frozen(model):
+        pred = torch.cat([model(flat[j:j + bs]).argmax(1) for j in range(0, flat.shape[0], bs)])
+    return (pred != yy).view(b, n).float().mean(1)

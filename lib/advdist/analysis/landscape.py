@@ -13,7 +13,8 @@ the official development script ``plot_loss_surface.py`` (adt-official.md §5, "
 - rows of the saved matrix follow the random direction, columns the gradient direction — as here.
 
 The whole grid (examples × steps × steps points) is evaluated as one batch cut into chunks of ``batch_size``
-rows, the points built chunk by chunk (never the full grid of images in memory).
+rows, the points built chunk by chunk (never the full grid of images in memory). :func:`surface_rises` measures how
+much the loss can rise on the plane inside the threat model (a number per panel of Fig. 2).
 """
 
 from __future__ import annotations
@@ -228,3 +229,28 @@ def plot_surface(grid, ax=None, *, index: int = 0, kind: str = "surface", cmap: 
     if title:
         ax.set_title(title)
     return ax
+
+
+# ---- flatness of surfaces (numbers for ADT Fig. 2 (a)-(e)) ------------------------------------------------------
+
+def grid_parts(s: LossSurface, radius: float):
+    """(losses (B, S, S) float64 on the CPU, clean-point losses (B,), losses on the ±radius·ε sub-grid)."""
+    L = (s.losses if s.losses.dim() == 3 else s.losses.unsqueeze(0)).double().cpu()
+    steps = s.alphas.numel()
+    if steps % 2 == 0:
+        raise ValueError("surface statistics need an odd number of grid steps (the clean input on the grid)")
+    c = steps // 2
+    tol = 1e-6 * max(s.eps, 1e-12)
+    inside_a = (s.alphas.abs() <= radius * s.eps + tol).cpu()
+    inside_b = (s.betas.abs() <= radius * s.eps + tol).cpu()
+    return L, L[:, c, c], L[:, inside_b][:, :, inside_a]
+
+
+def surface_rises(surfaces: dict[str, LossSurface], *, radius: float = 1.0) -> dict[str, torch.Tensor]:
+    """Per model, (B,) max of L − L(x) over the grid points with |a|, |b| ≤ ``radius``·ε: how much the loss can
+    rise on the plotted plane inside the threat model (a number per panel of ADT Fig. 2 (a)-(e))."""
+    out = {}
+    for name, s in surfaces.items():
+        _, center, sub = grid_parts(s, radius)
+        out[name] = sub.flatten(1).amax(1) - center
+    return out

@@ -7,7 +7,7 @@ alpha=2α, method="beta")[0]`` of the official code). If p̲_A < 1/2 it abstains
 ℓ2 radius R = σ·Φ⁻¹(p̲_A) (Cohen et al. Thm. 1). Noise is added in [0, 1] pixel space (normalisation, if any,
 lives inside the model, as in Cohen's code); the model is put in eval mode. ATENT Table 5: σ = 0.12, n0 = 100,
 n = 100 000, α = 0.001, radii 0 and 0.435; its trained rows (:func:`smoothing_rows`) are "TRADES (smooth)" and
-ℓ2-ATENT in the paper's smoothing setting.
+ℓ2-ATENT in the paper's smoothing setting (trained and certified by :func:`advdist.experiments.atent.certified_table`).
 """
 
 from __future__ import annotations
@@ -90,10 +90,6 @@ def certify(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None, *,
                        p_lower=torch.as_tensor(p_lo, dtype=torch.float64), counts=counts)
 
 
-#: certification budget per scale: (n0, n, examples certified); paper = Cohen et al.'s protocol (500 CIFAR images).
-#: mini certifies 100 images: at n = 100 000 draws each, 500 would take about 5× as long (the notebook prints the
-#: measured seconds per image, so the cost of the full protocol on the machine at hand is a number, not a guess).
-CERTIFY_BUDGET = scales.CERTIFY_BUDGET
 #: the ℓ2 radii of ATENT Table 5: 0 (clean accuracy of the smoothed classifier) and 0.435 (= ℓ∞ 2/255 on CIFAR-10)
 RADII = (0.0, 0.435)
 #: the config setting of ATENT Table 5's trained rows (ResNet-20, CIFAR-10, ℓ2 ε₂ = 0.435; config.SETTINGS)
@@ -123,34 +119,3 @@ def smoothing_rows(sigma: float = 0.12, eps: float = 0.435) -> dict[str, tuple[s
             "atent_l2": ("atent_l2", {"steps": ATENT_SMOOTH["steps"], "step_ratio": step / eps,
                                       "gamma": ATENT_SMOOTH["gamma"], "pull": "code",
                                       "noise": sigma / math.sqrt(2 * step)})}
-
-
-def certified_table(scale: str, *, sigma: float = 0.12, radii=RADII, setting: str = SETTING,
-                    device: str = "auto", seed: int = 0, budget: tuple[int, int, int] | None = None,
-                    alpha: float = 0.001, batch: int = 1000, progress: bool = False):
-    """ATENT Table 5: certified accuracy (%) at ``radii`` of the smoothed rows of :func:`smoothing_rows`, trained in
-    ``setting`` at ``scale`` (the run store caches them), certified with CERTIFY on a stratified test subset.
-    Columns: model, ``r=<r>`` per radius, abstain (%), n, ``s/image`` (certification wall time per image, both passes)."""
-    import pandas as pd
-
-    from advdist import config, data, store
-    from advdist.experiments import eval_subset
-
-    n0, n, n_ex = budget or CERTIFY_BUDGET[scale]
-    eps = config.resolve(scale, setting).eps
-    out = []
-    for label, (method, kw) in smoothing_rows(sigma, eps).items():
-        cfg = config.resolve(scale, setting, method=method, seed=seed, method_kwargs=kw)
-        splits = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=0)
-        model, _ = store.get_or_train(cfg, device=device, splits=splits, progress=progress)
-        x, y = eval_subset(splits, scale, n_ex)
-        dev = next(model.parameters()).device
-        torch.manual_seed(seed)
-        t0 = time.perf_counter()
-        cert = certify(model, x.to(dev), sigma=sigma, n0=n0, n=n, alpha=alpha, batch=batch)
-        secs = time.perf_counter() - t0
-        acc = cert.certified_accuracy(y.to(dev), radii)
-        out.append({"model": label, **{f"r={r:g}": 100 * a for r, a in zip(radii, acc)},
-                    "abstain": 100 * float((cert.prediction == ABSTAIN).float().mean()), "n": len(y),
-                    "s/image": secs / len(y)})
-    return pd.DataFrame(out)

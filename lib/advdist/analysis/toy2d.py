@@ -1,102 +1,50 @@
-"""2-D toy analysis for ATLD's illustrative figures (ATLD Fig. 1, App. B.4 Fig. 4, B.5 Fig. 6, B.6 Fig. 7).
+"""2-D toy measurements and plots for ATLD's illustrative figures (ATLD Fig. 1, App. B.4 Fig. 4, B.5 Fig. 6, B.6 Fig. 7).
 
 No official code exists for these figures (atld-atent-baselines.md §A.6); they are rebuilt from the paper's text:
 
 - Fig. 1: a 2-D data set, the boundary of a clean-trained model, and the same points perturbed by PGD (supervised),
   by Feature Scattering (FS, unsupervised OT on the batch) and by ATLD's LMAE (unsupervised, a discriminator on the
-  clean model's latents; :func:`fit_discriminator`) — :func:`perturb`.
-- Fig. 4: the decision boundaries after standard, PGD, FS and ATLD training — :func:`train_toy` + :func:`plot_boundary`.
+  clean model's latents; :func:`advdist.experiments.atld.fit_discriminator`) — :func:`perturb`.
+- Fig. 4: the decision boundaries after standard, PGD, FS and ATLD training —
+  :func:`advdist.experiments.atld.train_toy` + :func:`plot_boundary`.
 - Fig. 6: clean, PGD-perturbed and IMT-adjusted points under the ATLD boundary — :func:`advdist.defenses.IMT`.
 - Fig. 7: the perturbation direction fields of PGD, FS and ATLD over a grid — :func:`direction_field`.
 
-Data: scikit-learn's two moons (:mod:`advdist.data.toy`) mapped affinely into the unit square (:func:`toy_splits`)
-so that the library's attacks, whose iterates live in [0, 1], apply unchanged; ε is in those unit-square units
-(config setting ``"atld-toy"``). Models are small ReLU MLPs trained through the run store like every other model.
+Data: scikit-learn's two moons (:mod:`advdist.data.toy`) mapped affinely into the unit square
+(:func:`advdist.experiments.atld.toy_splits`) so that the library's attacks, whose iterates live in [0, 1], apply
+unchanged; ε is in those unit-square units (config setting ``"atld-toy"``). Models are small ReLU MLPs trained through the run store like every other model.
+
+The data, configs and trained models (:func:`toy_splits`, :func:`toy_config`, :func:`train_toy`,
+:func:`fit_discriminator`, :data:`FIT_ITERS`, :data:`FIG4_METHODS`) live in :mod:`advdist.experiments.atld`; this module
+keeps what computes on a given model, and re-exports those names for old callers.
 """
 
 from __future__ import annotations
 
-import hashlib
-from typing import TYPE_CHECKING
-
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advdist import config, data, scales, store
+from advdist.analysis.discriminator import roc_auc
 from advdist.attacks import pgd
 from advdist.attacks.core import frozen, input_grad, random_start
-from advdist.methods.atld import ATLD, lmae, manifold_perturbation_loss
+from advdist.defenses import imt_transform
+# the toy set's data, configs and trained models live in the experiment layer; re-exported here for old callers
+from advdist.experiments.atld import FIG4_METHODS, FIT_ITERS, TOY_METHOD_KWARGS  # noqa: F401
+from advdist.experiments.atld import TOY_SETTING as SETTING  # noqa: F401
+from advdist.experiments.atld import fit_discriminator, toy_config, toy_splits, train_toy  # noqa: F401
+from advdist.methods.atld import lmae, manifold_perturbation_loss
 from advdist.methods.feature_scattering import ot_distance, scatter_perturb
 
-if TYPE_CHECKING:
-    import pandas as pd
+__all__ = ["grid", "predict_grid", "perturb", "direction_field", "plot_boundary", "plot_points", "PERTURBATIONS",
+           "perturbation_stats", "boundary_stats", "toward_boundary", "imt_points",
+           # re-exported from advdist.experiments.atld (old callers)
+           "SETTING", "TOY_METHOD_KWARGS", "toy_splits", "toy_config", "train_toy", "fit_discriminator", "FIT_ITERS",
+           "FIG4_METHODS"]
 
-__all__ = ["SETTING", "TOY_METHOD_KWARGS", "toy_splits", "toy_config", "train_toy", "fit_discriminator", "perturb",
-           "grid", "predict_grid", "direction_field", "plot_boundary", "plot_points", "PERTURBATIONS",
-           "FIT_ITERS", "perturbation_stats", "FIG4_METHODS", "boundary_stats", "toward_boundary", "imt_points"]
-
-SETTING = "atld-toy"
-#: method options for the toy runs. With C = 2 classes the paper's label smoothing δ = 0.5 gives the target
-#: (1 − δ, δ/(C − 1)) = (0.5, 0.5): no label signal at all, so FS and ATLD use δ = 0.2 here. The tiny discriminator
-#: suits a 2-64-64-2 MLP. ATLD's invariance weight λ = 1 (Eq. (7)) made the toy game collapse (features driven to
-#: a constant, 50 % accuracy, in our runs); λ = 0.1 trains.
-TOY_METHOD_KWARGS: dict[str, dict] = {"atld": {"disc_size": "tiny", "lr_d": 0.05, "label_smoothing": 0.2, "lam": 0.1},
-                                      "feature_scattering": {"label_smoothing": 0.2}}
 PERTURBATIONS = ("PGD", "FS", "ATLD")
-_MARGIN = 0.1  # fraction of the data range left free on each side of the unit square
-
-
-def toy_splits(name: str = "moons", n_train: int | None = None, n_test: int | None = None) -> data.DataSplits:
-    """A toy 2-D set (:func:`advdist.data.load`) mapped into [0, 1]² by one affine map per axis, fitted on the train
-    split so that it spans [m, 1 − m] (m = 0.1); the fingerprint covers the mapped points (a distinct data identity
-    for the run store)."""
-    s = data.load(name, n_train=n_train, n_test=n_test)
-    lo, hi = s.x_train.min(0).values, s.x_train.max(0).values
-    scale = (1 - 2 * _MARGIN) / (hi - lo)
-    f = lambda a: ((a - lo) * scale + _MARGIN).clamp(0, 1).float()  # noqa: E731
-    xtr, xte = f(s.x_train), f(s.x_test)
-    h = hashlib.sha256(f"advdist.analysis.toy2d/{name}/unit".encode())
-    for a in (xtr, s.y_train, xte, s.y_test):
-        h.update(a.numpy().tobytes())
-    return data.DataSplits(xtr, s.y_train, xte, s.y_test, info=s.info, source=s.source, fingerprint=h.hexdigest(),
-                           train_indices=s.train_indices, test_indices=s.test_indices, seed=s.seed)
-
-
-def toy_config(scale: str, method: str, seed: int = 0, **overrides) -> config.TrainConfig:
-    """The ``"atld-toy"`` config of ``method`` at ``scale`` with :data:`TOY_METHOD_KWARGS`."""
-    kw = {**TOY_METHOD_KWARGS.get(method, {}), **overrides.pop("method_kwargs", {})}
-    return config.resolve(scale, SETTING, method=method, seed=seed, method_kwargs=kw, **overrides)
-
-
-def train_toy(scale: str, method: str, *, seed: int = 0, device: str = "cpu", splits=None):
-    """(model, run, splits) for ``method`` on the toy set of ``scale`` (trained once, then loaded from the store)."""
-    cfg = toy_config(scale, method, seed)
-    splits = splits if splits is not None else toy_splits(cfg.dataset, cfg.n_train, cfg.n_test)
-    model, run = store.get_or_train(cfg, device=device, splits=splits, progress=False)
-    return model, run, splits
-
-
-def fit_discriminator(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, cfg: config.TrainConfig,
-                      iters: int = 200, batch_size: int = 128, seed: int = 0) -> nn.Module:
-    """An ATLD discriminator trained against a *fixed* classifier (ATLD Eq. (7) with θ frozen): ``iters`` rounds of
-    LMAE + the discriminator's steps on random batches. Used for Fig. 1/7's ATLD perturbations of the clean model.
-    Returns the discriminator in eval mode."""
-    g = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    method = ATLD(cfg.replace(method="atld"), model)
-    from advdist.methods.feature_scattering import smooth_labels
-
-    feat = (model.features if method.hp["disc_input"] == "features" else model)
-    for _ in range(int(iters)):
-        idx = torch.randint(0, len(y), (min(batch_size, len(y)),), generator=g)
-        xb, yb = x[idx], y[idx]
-        x_adv = method.adversarial(model, xb)
-        with torch.no_grad(), frozen(model):
-            z_nat, z_adv = feat(xb), feat(x_adv)
-        method.update_discriminator(z_nat, z_adv, smooth_labels(yb, method.num_classes, method.hp["label_smoothing"]))
-    return method.disc.eval()
 
 
 def perturb(kind: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float, disc: nn.Module | None = None,
@@ -206,23 +154,15 @@ def plot_points(ax, x: torch.Tensor, y: torch.Tensor, *, s: float = 6, alpha: fl
         ax.legend(loc="lower right", fontsize=7, markerscale=2, framealpha=0.8)
 
 
-#: rounds of :func:`fit_discriminator` per scale (Fig. 1 and Fig. 7 fit a discriminator to the clean model)
-FIT_ITERS = scales.TOY2D_FIT_ITERS
-
-
 @torch.no_grad()
 def perturbation_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor, perturbed: dict,
-                       disc: nn.Module | None = None) -> "pd.DataFrame":
+                       disc: nn.Module | None = None) -> pd.DataFrame:
     """One row per perturbation scheme (plus ``original``): the model's accuracy (%) on the points, the mean
     |logit margin| (how close the points sit to the decision boundary, in logit units; smaller = closer) and the mean
     ℓ∞ displacement from x; with ``disc``, also the discriminator's mean P(natural) and its ROC-AUC for the original
     points (positives) against this set (:func:`advdist.analysis.discriminator.roc_auc`; 0.5 for the original row).
     Quantifies ATLD Fig. 1's claim that supervised (PGD) perturbations crowd the boundary, and Fig. 6's that IMT
     moves points back."""
-    import pandas as pd
-
-    from advdist.analysis.discriminator import roc_auc
-
     was = model.training
     model.eval()
     d_was = disc.training if disc is not None else False
@@ -247,16 +187,10 @@ def perturbation_stats(model: nn.Module, x: torch.Tensor, y: torch.Tensor, pertu
     return pd.DataFrame(rows)
 
 
-#: the four models of ATLD Fig. 4 (App. B.4)
-FIG4_METHODS = ("standard", "at_pgd", "feature_scattering", "atld")
-
-
 @torch.no_grad()
-def boundary_stats(models: dict, splits, *, reference: str = "standard", n: int = 150) -> "pd.DataFrame":
+def boundary_stats(models: dict, splits, *, reference: str = "standard", n: int = 150) -> pd.DataFrame:
     """ATLD Fig. 4 in numbers: per model, clean test accuracy (%) and the share of the unit square (an n×n grid)
     whose predicted class differs from the ``reference`` model's (%): how far training moved the boundary."""
-    import pandas as pd
-
     xx, _, pts = grid(n)
     ref = predict_grid(models[reference], pts, xx.shape)[0]
     rows = []
@@ -285,8 +219,6 @@ def toward_boundary(model: nn.Module, pts: torch.Tensor, dirs: torch.Tensor) -> 
 def imt_points(model: nn.Module, disc: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps: float,
                pgd_steps: int = 10, seed: int = 0, disc_input: str = "features") -> dict:
     """ATLD Fig. 6: {"clean": x, "PGD": PGD(x) on ``model``, "IMT": IMT(PGD(x))} (IMT one ε step, Eq. (8))."""
-    from advdist.defenses import imt_transform
-
     x_pgd = perturb("PGD", model, x, y, eps=eps, pgd_steps=pgd_steps, seed=seed)
     was = model.training
     model.eval()

@@ -6,48 +6,22 @@ Recipe of the official Fig. 1 notebook (atld-atent-baselines.md §C.5) for the m
 (``atent-toy``); 30 epochs of SGD (lr 0.01, momentum 0.9, ×0.1 at epoch 25, batch 32); ℓ∞ ε = 1.0 t-SNE units,
 PGD-AT and evaluation with 40 steps of 0.1, TRADES β = 8, ATENT K = 40, η' = 0.1, noise 1e-9, started at x,
 projected at the K-th step. ε and step sizes in t-SNE units are converted with ``TsneSet.unit``.
+The four models are trained by :func:`advdist.experiments.atent.fig1_models`; this module holds the
+set, the accuracies and the plot.
 """
 
 from __future__ import annotations
 
 import torch
 
-from advdist import config, scales, store
 from advdist.attacks import pgd
 from advdist.data.tsne import TsneSet, dataset_name, source_for, tsne_embedding, tsne_two_class
 from advdist.runtime import accuracy, eval_mode
 
-__all__ = ["FIG1_ROWS", "FIG1_STEPS", "PANEL_TITLES", "TsneSet", "dataset_name", "decision_grid", "fig1_accuracy",
-           "fig1_models", "plot_fig1", "source_for", "tsne_embedding", "tsne_two_class"]
+__all__ = ["PANEL_TITLES", "TsneSet", "dataset_name", "decision_grid", "fig1_accuracy", "plot_fig1", "source_for",
+           "tsne_embedding", "tsne_two_class"]
 
-#: Fig. 1 rows: (label, method, method options in t-SNE units converted by ``fig1_models``)
-FIG1_ROWS = (("standard", "standard"), ("at_pgd", "at_pgd"), ("trades", "trades"), ("atent_linf", "atent_linf"))
-#: inner steps of PGD-AT, TRADES and ATENT per scale (the recipe's 40; fewer for CI)
-FIG1_STEPS = scales.TSNE_FIG1_STEPS
 PANEL_TITLES = {"standard": "SGD", "at_pgd": "PGD-AT", "trades": "TRADES", "atent_linf": "ATENT"}
-
-
-def fig1_models(scale: str, *, eps: float = 1.0, step: float = 0.1, steps: int | None = None, device: str = "auto",
-                seed: int = 0, progress: bool = False) -> tuple[TsneSet, dict]:
-    """Train (or load) the four Fig. 1 models in setting ``atent-tsne58`` at ``scale``; ``eps`` and ``step`` in
-    t-SNE units, ``steps`` inner steps (default: the scale's setting, 40 at mini/paper). Returns (set, {label:
-    (model, run, cfg)})."""
-    ts = tsne_two_class(scale, seed=0)
-    k = int(steps or FIG1_STEPS[scale])
-    ratio = step / eps
-    kw = {"standard": {}, "at_pgd": {"steps": k, "alpha_ratio": ratio},
-          "trades": {"beta": 8.0, "steps": k, "alpha_ratio": ratio},
-          "atent_linf": {"steps": k, "step_ratio": ratio, "noise": 1e-9 * ts.unit, "init": "none",
-                         "projection": "last"}}
-    out = {}
-    for label, method in FIG1_ROWS:
-        # the net sees t-SNE units again (centred): (x − 0.5) / unit, as the official net saw raw coordinates
-        cfg = config.resolve(scale, "atent-tsne58", method=method, seed=seed, eps=eps * ts.unit,
-                             dataset=dataset_name(ts.source),
-                             method_kwargs=kw[label], model_kwargs={"normalize": (0.5, ts.unit)})
-        model, run = store.get_or_train(cfg, device=device, splits=ts.splits, progress=progress)
-        out[label] = (model, run, cfg)
-    return ts, out
 
 
 def fig1_accuracy(ts: TsneSet, models: dict, *, eps: float = 1.0, step: float = 0.1, steps: int = 40,

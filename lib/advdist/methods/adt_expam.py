@@ -63,6 +63,7 @@ from torch import nn
 from advdist import data
 from advdist.attacks.core import frozen, input_grad
 from advdist.methods.base import Method, register
+from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.methods.trades import kl_div
 from advdist.models.generators import ExpAMGenerator
 from advdist.runtime import accuracy
@@ -179,10 +180,11 @@ def tanh_gaussian_neg_log_density(mu: torch.Tensor, sigma: torch.Tensor, r: torc
 
 # ------------------------------------------------------------------------------------------------
 @register("adt_expam")
-class ADTExpAM(Method):
+class ADTExpAM(ExtraNetworksMethod):
     """ADT_EXP-AM (ADT Sec. 3.2, Eq. A.1, Alg. 3): amortised explicit tanh-Gaussian adversarial distributions;
     options and paper-vs-code choices in the module docstring."""
 
+    extra = ("generator", "opt_g")
     defaults = {"lam": 0.01, "entropy": "mean", "input_grad": "example", "width": 256, "code_layout": False,
                 "lr_g": 2e-4, "betas_g": (0.5, 0.999), "outer": "ce", "beta": 6.0}
 
@@ -235,15 +237,3 @@ class ADTExpAM(Method):
         lam = float(self.hp["lam"])
         attach_ascent(x_in, x_adv, -lam * nlp.mean() if lam else None, [self.opt_g])
         return loss, {**logs, **stats}
-
-    # -- state -----------------------------------------------------------------------------------
-    def state_dict(self):
-        return {"generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict()}
-
-    def load_state_dict(self, state):
-        self.generator.load_state_dict(state["generator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-
-    def to(self, device):
-        self.generator.to(device)
-        return self

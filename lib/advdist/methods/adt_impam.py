@@ -57,6 +57,7 @@ import torch.nn.functional as F
 
 from advdist.methods.adt_expam import INPUT_GRADS, OUTERS, attach_ascent, generator_inputs, image_shape, outer_loss
 from advdist.methods.base import Method, register
+from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.models.generators import CONSTANT_Q_NLL, Q_PARAMS, Q_REDUCTIONS, ImpAMGenerator, VariationalQ
 from advdist.validate import option_betas, option_choice, option_number
 
@@ -70,10 +71,11 @@ ADT_IMPAM_LITERAL = {"lam": 0.01, "hinge": None, "logq": "sum", "q_param": "std"
 
 
 @register("adt_impam")
-class ADTImpAM(Method):
+class ADTImpAM(ExtraNetworksMethod):
     """ADT_IMP-AM (ADT Sec. 3.3, Eq. A.2-A.3, Alg. 4): amortised implicit adversarial distributions with a
     variational entropy bound; options and paper-vs-code choices in the module docstring."""
 
+    extra = ("generator", "opt_g", "q", "opt_q")
     defaults = {"lam": 1.0, "logq": "mean", "q_param": "var", "hinge": 0.9, "z_dim": 64, "width": 256,
                 "z_width": 256, "q_width": 32, "code_layout": False, "input_grad": "example", "lr_g": 2e-4,
                 "betas_g": (0.5, 0.999), "lr_q": 2e-4, "betas_q": (0.9, 0.999), "outer": "ce", "beta": 6.0}
@@ -152,19 +154,3 @@ class ADTImpAM(Method):
         loss, outer_logs = outer_loss(model, x, x_in, y, outer=self.hp["outer"], beta=self.hp["beta"])
         attach_ascent(x_in, x_adv, extra, [self.opt_g, self.opt_q] if extra is not None else [self.opt_g])
         return loss, {**outer_logs, **logs}
-
-    # -- state -----------------------------------------------------------------------------------
-    def state_dict(self):
-        return {"generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict(),
-                "q": self.q.state_dict(), "opt_q": self.opt_q.state_dict()}
-
-    def load_state_dict(self, state):
-        self.generator.load_state_dict(state["generator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.q.load_state_dict(state["q"])
-        self.opt_q.load_state_dict(state["opt_q"])
-
-    def to(self, device):
-        self.generator.to(device)
-        self.q.to(device)
-        return self

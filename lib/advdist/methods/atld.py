@@ -75,6 +75,7 @@ from torch import nn
 from advdist import data
 from advdist.attacks.core import check_eps, frozen, input_grad, project, random_start as _random_start
 from advdist.methods.base import Method, register
+from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.methods.feature_scattering import smooth_labels, soft_cross_entropy
 from advdist.models.discriminator import SIZES, LatentDiscriminator, build_discriminator
 from advdist.threat import Norm
@@ -197,10 +198,11 @@ def discriminator_loss(disc: LatentDiscriminator, z_nat: torch.Tensor, z_adv: to
 
 
 @register("atld")
-class ATLD(Method):
+class ATLD(ExtraNetworksMethod):
     """ATLD training (ICLR 2021 submission Sec. 4.1, Eq. (7), Fig. 2); options and paper-vs-code choices in the
     module docstring. Owns the discriminator ``self.disc`` and its SGD optimiser ``self.opt_d``."""
 
+    extra = ("disc", "opt_d")
     defaults = {"disc_input": "features", "invariance": "adversarial", "lam": 1.0, "random_start": False,
                 "alpha_ratio": 1.0, "label_smoothing": 0.5, "d_steps": 2, "lr_d": 1e-3, "momentum_d": 0.9,
                 "wd_d": 2e-4, "disc_size": "small", "mse_div": 2.0, "disc_batches": "pure", "disc_latents": "code"}
@@ -298,16 +300,9 @@ class ATLD(Method):
                     "d_nat": d_nat, "d_adv": d_adv}
         return loss, logs
 
-    # -- state -----------------------------------------------------------------------------------------------
-    def state_dict(self):
-        return {"disc": self.disc.state_dict(), "opt_d": self.opt_d.state_dict()}
-
-    def load_state_dict(self, state):
-        self.disc.load_state_dict(state["disc"])
-        self.opt_d.load_state_dict(state["opt_d"])
-
+    # -- state (checkpointed through ``extra``) ---------------------------------------------------------------
     def to(self, device):
-        self.disc.to(device)
+        super().to(device)  # the discriminator; then its optimiser's state
         for st in self.opt_d.state.values():
             for k, v in st.items():
                 if torch.is_tensor(v):

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from advdist.methods.adt_expam import INPUT_GRADS, attach_ascent, generator_inputs, image_shape
 from advdist.methods.base import Method, register
+from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.models.generators import ResnetGeneratorBody
 from advdist.runtime import accuracy
 from advdist.validate import option_betas, option_choice, option_number
@@ -38,10 +39,11 @@ L2L_INPUTS = ("adt", "x_grad")
 
 
 @register("l2l")
-class L2L(Method):
+class L2L(ExtraNetworksMethod):
     """L2L (Jiang, Chen et al.; ADT App. D.5, Table 11): AT against a deterministic generator attacker, trained
     simultaneously by gradient ascent on the classifier's loss."""
 
+    extra = ("generator", "opt_g")
     defaults = {"inputs": "adt", "width": 256, "code_layout": False, "input_grad": "example", "lr_g": 2e-4,
                 "betas_g": (0.5, 0.999)}
 
@@ -82,14 +84,3 @@ class L2L(Method):
             logs = {"train_adv_acc": accuracy(logits, y),
                     "delta_linf": ((x_in - x).abs().mean() / self.cfg.eps).item()}
         return loss, logs
-
-    def state_dict(self):
-        return {"generator": self.generator.state_dict(), "opt_g": self.opt_g.state_dict()}
-
-    def load_state_dict(self, state):
-        self.generator.load_state_dict(state["generator"])
-        self.opt_g.load_state_dict(state["opt_g"])
-
-    def to(self, device):
-        self.generator.to(device)
-        return self
