@@ -111,7 +111,7 @@ def test_expam_draw_shortcut_equals_method_sample(digits, mlp):
     m = da.attack_method(mlp, method="adt_expam", dataset="digits", eps=EPS, method_kwargs=SMALL["adt_expam"])
     inp = m.inputs(mlp, x, y)
     with torch.no_grad():
-        draw = da._draw(m, x, inp)
+        draw = da.draw_sampler(m, x, inp)
         torch.manual_seed(5)
         a = draw()
         torch.manual_seed(5)
@@ -130,9 +130,9 @@ def test_more_samples_never_increase_accuracy(digits, mlp):
                                      batch_size=60, method_kwargs=SMALL["adt_impam"])
     inp = m.inputs(mlp, x, y)
     torch.manual_seed(3)
-    one = da.worst_of(mlp, x, y, da._draw(m, x, inp), 1)
+    one = da.worst_of(mlp, x, y, da.draw_sampler(m, x, inp), 1)
     torch.manual_seed(3)
-    many = da.worst_of(mlp, x, y, da._draw(m, x, inp), 20)
+    many = da.worst_of(mlp, x, y, da.draw_sampler(m, x, inp), 20)
     with torch.no_grad():
         ok_one, ok_many = mlp(one).argmax(1) == y, mlp(many).argmax(1) == y
     assert not (ok_many & ~ok_one).any() and ok_many.sum() <= ok_one.sum()

@@ -43,35 +43,20 @@ LAZY_ALLOWED = frozenset({
     "tqdm",           # progress bars only
 })
 
-#: imports inside functions that may not move yet, as (file, imported module); this list only shrinks.
-#: - files another change of issue 16 is moving right now (experiments, atld_experiments, distribution_attacks,
-#:   bench, bench_gpu, config, analysis/collect, toy2d, radius_sweep): not edited here;
-#: - analysis/smoothing.certified_table, a table runner (run store, experiments.eval_subset) that belongs above
-#:   ``analysis`` with the experiments; imported at the top, it would make ``import advdist.analysis`` load the top floor.
+#: imports inside functions that stay, as (file, imported module); this list only shrinks.
+#: - config.validate checks a config's names against the registries of data, methods and models, which import
+#:   config themselves (and torch): config stays importable without torch and below them.
 LAZY_PENDING = frozenset({
-    ("analysis/collect.py", "advdist"), ("analysis/collect.py", "advdist.methods.adt_exp"),
-    ("analysis/collect.py", "advdist.samplers"),
-    ("analysis/radius_sweep.py", "advdist"), ("analysis/radius_sweep.py", "advdist.experiments"),
-    ("analysis/smoothing.py", "advdist"), ("analysis/smoothing.py", "advdist.experiments"),
-    ("analysis/toy2d.py", "advdist.analysis.discriminator"), ("analysis/toy2d.py", "advdist.defenses"),
-    ("analysis/toy2d.py", "advdist.methods.feature_scattering"),
-    ("atld_experiments.py", "advdist"), ("atld_experiments.py", "advdist.methods.atld"),
-    ("atld_experiments.py", "fractions"),
-    ("config.py", "advdist"), ("config.py", "types"),
-    ("distribution_attacks.py", "advdist.models.generators"),
-    ("experiments.py", "advdist.attacks"), ("experiments.py", "advdist.evaluate"), ("experiments.py", "advdist.samplers"),
-    ("experiments.py", "advdist.train"),
+    ("config.py", "advdist"),
 })
 
 #: ``module._name`` reads of another module's private name that stay, as (file, "module._name"):
 #: - the data package's command line and provisioning use the registry's internals, which the data tests
-#:   replace (``monkeypatch.setattr(registry, "_download_with_torchvision", ...)``) to simulate sources;
-#: - distribution_attacks.py is being moved by another change of issue 16 (not edited here).
+#:   replace (``monkeypatch.setattr(registry, "_download_with_torchvision", ...)``) to simulate sources.
 PRIVATE_PENDING = frozenset({
     ("data/__main__.py", "registry._describe"), ("data/provision.py", "registry._describe"),
     ("data/provision.py", "registry._download_with_torchvision"), ("data/provision.py", "registry._one_line"),
     ("data/provision.py", "registry._try_package"),
-    ("distribution_attacks.py", "evaluate._data_key"),
 })
 
 

@@ -51,7 +51,8 @@ def test_no_per_scale_table_outside_scales_py():
 
 def test_old_names_are_the_scales_objects_not_copies():
     from advdist import atld_experiments, distribution_attacks
-    from advdist.analysis import collect, smoothing, toy2d, toy2d_tsne
+    from advdist.analysis import collect
+    from advdist.experiments import adt, atent, atld
 
     aliases = [
         (config.SCALES, scales.SCALES), (config.SCALE_OVERRIDES, scales.SCALE_OVERRIDES),
@@ -60,10 +61,11 @@ def test_old_names_are_the_scales_objects_not_copies():
         (attack_settings.Rel, scales.Rel),
         (distribution_attacks.EXP, scales.EXP_ATTACK), (distribution_attacks.GENERATOR, scales.GENERATOR_ATTACK),
         (distribution_attacks.CONVERGENCE, scales.EXP_CONVERGENCE), (distribution_attacks.TABLE4_N, scales.TABLE4_N),
-        (distribution_attacks._EXP_OBJECTIVE, scales.EXP_OBJECTIVE),
-        (collect.SIZES, scales.ANALYSIS_SIZES), (smoothing.CERTIFY_BUDGET, scales.CERTIFY_BUDGET),
-        (toy2d.FIT_ITERS, scales.TOY2D_FIT_ITERS), (toy2d_tsne.FIG1_STEPS, scales.TSNE_FIG1_STEPS),
-        (atld_experiments.SEPARABILITY_FIT, scales.SEPARABILITY_FIT),
+        (adt.EXP, scales.EXP_ATTACK), (adt.GENERATOR, scales.GENERATOR_ATTACK),
+        (adt.CONVERGENCE, scales.EXP_CONVERGENCE), (adt.TABLE4_N, scales.TABLE4_N), (adt.SIZES, scales.ANALYSIS_SIZES),
+        (collect.SIZES, scales.ANALYSIS_SIZES), (atent.CERTIFY_BUDGET, scales.CERTIFY_BUDGET),
+        (atld.FIT_ITERS, scales.TOY2D_FIT_ITERS), (atent.FIG1_STEPS, scales.TSNE_FIG1_STEPS),
+        (atld.SEPARABILITY_FIT, scales.SEPARABILITY_FIT), (atld_experiments.SEPARABILITY_FIT, scales.SEPARABILITY_FIT),
     ]
     for old, new in aliases:
         assert old is new
@@ -84,8 +86,8 @@ def test_scale_changes_reach_config_and_the_attack_settings(monkeypatch):
     monkeypatch.setitem(scales.SCALE_OVERRIDES["smoke"], "atent-mnist-l2", dict(eps=1.5, norm="l2"))
     assert config.resolve("smoke", "atent-mnist-l2").eps == 1.5
     monkeypatch.setitem(scales.TSNE_FIG1_STEPS, "smoke", 7)
-    from advdist.analysis import toy2d_tsne
-    assert toy2d_tsne.FIG1_STEPS["smoke"] == 7
+    from advdist.experiments import atent
+    assert atent.FIG1_STEPS["smoke"] == 7
 
 
 def test_the_mini_mnist_budgets_are_the_papers():

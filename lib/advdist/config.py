@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import types
 import json
 import math
 from dataclasses import dataclass, field
@@ -306,8 +307,6 @@ def notebook_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
     and only *warns* about unknown names, so this call (the cell right after the parameters) turns
     a misspelled parameter into an error, and checks each value's type. Returns ``{name: value}``.
     """
-    import types
-
     declared: dict[str, Any] = dict(namespace.get("__annotations__", {}))
     if not declared:
         raise ConfigError("the parameters cell declares no typed parameters (write e.g. `scale: str = \"smoke\"`)")

@@ -4,10 +4,10 @@ The attacks are in :mod:`advdist.attacks.distribution`; their settings, the Tabl
 :mod:`advdist.experiments.adt`.
 """
 
-from advdist.attacks.distribution import (GENERATOR_METHODS, DistributionAttack, _draw, attack_method,  # noqa: F401
+from advdist.attacks.distribution import (GENERATOR_METHODS, DistributionAttack, draw_sampler, attack_method,  # noqa: F401
                                           exp_convergence, generator_attack, train_generator_attack, worst_of)
 from advdist.experiments.adt import (COLUMNS, CONVERGENCE, EXP, EXP_LITERAL, EXP_LITERAL_OPTIONS, FIG6_ROWS,
-                                     GENERATOR, ROWS, SETTING, SUMMARY_LABELS, TABLE4_N, _split_rows,  # noqa: F401
+                                     GENERATOR, ROWS, SETTING, SUMMARY_LABELS, TABLE4_N, split_rows,  # noqa: F401
                                      attack_objective, attack_setting, available_columns, compare_columns,
                                      converged_by, convergence_curves, convergence_summary, evaluate_table4,
                                      plot_convergence)
@@ -23,3 +23,5 @@ __all__ = [
     "exp_convergence", "convergence_curves", "plot_convergence", "convergence_summary", "converged_by",
     "SUMMARY_LABELS",
 ]
+
+_draw, _split_rows = draw_sampler, split_rows  # old private names

@@ -82,7 +82,7 @@ class RobustnessMatrix:
         return pd.Series(acc)
 
 
-def _data_key(x: torch.Tensor, y: torch.Tensor) -> str:
+def data_key(x: torch.Tensor, y: torch.Tensor) -> str:
     h = hashlib.sha256()
     h.update(x.detach().cpu().contiguous().numpy().tobytes())
     h.update(y.detach().cpu().contiguous().numpy().tobytes())
@@ -97,6 +97,9 @@ def _spec_key(spec, seed: int) -> str:
 def _file_name(spec, seed: int, data_key: str) -> str:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.name)
     return f"{safe}-{_spec_key(spec, seed)}-{data_key}.pt"
+
+
+_data_key = data_key  # old name
 
 
 def chunk_seed(seed: int, spec_key: str, start: int) -> int:
@@ -144,7 +147,7 @@ def robustness_matrix(model: nn.Module, data: tuple[torch.Tensor, torch.Tensor],
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise ValueError(f"attack names must be unique, got {names}")
-    dkey = _data_key(x, y)
+    dkey = data_key(x, y)
     with eval_mode(model):
         columns = _columns(model, x, y, specs, dev=dev, run=run, cascade=cascade, batch_size=batch_size, seed=seed,
                            progress=progress, dkey=dkey, target_pool=target_pool)

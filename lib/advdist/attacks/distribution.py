@@ -88,7 +88,7 @@ def train_generator_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *
     return m, pd.DataFrame(rows, columns=["epoch", "loss", "adv_acc"])
 
 
-def _draw(m: methods.Method, x: torch.Tensor, inp: torch.Tensor) -> Callable[[], torch.Tensor]:
+def draw_sampler(m: methods.Method, x: torch.Tensor, inp: torch.Tensor) -> Callable[[], torch.Tensor]:
     """A function drawing one sample x_adv per example of the batch from the trained distribution.
 
     Generator in train mode (batch statistics), as the official attack scripts. For EXP-AM the generator output
@@ -144,7 +144,7 @@ def generator_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, eps:
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
         inp = m.inputs(model, xb, yb)
         with torch.no_grad():
-            out.append(worst_of(model, xb, yb, _draw(m, xb, inp), n_samples))
+            out.append(worst_of(model, xb, yb, draw_sampler(m, xb, inp), n_samples))
     return torch.cat(out) if out else x.clone()
 
 

@@ -336,7 +336,7 @@ def available_columns(columns: Sequence[str] | None = None) -> tuple[list[str], 
     return ok, [c for c in wanted if c not in ok]
 
 
-def _split_rows(rows: Sequence[str] | None, valid: Sequence[str], what: str) -> tuple[list[str], list[str]]:
+def split_rows(rows: Sequence[str] | None, valid: Sequence[str], what: str) -> tuple[list[str], list[str]]:
     wanted = list(rows) if rows else list(valid)
     unknown = [r for r in wanted if r not in valid]
     if unknown:
@@ -365,7 +365,7 @@ def evaluate_table4(*, scale: str, rows: Sequence[str] | None = None, columns: S
     attack is trained on all ``n_eval`` examples at once (:data:`TABLE4_N` by default).
     """
     _scale(scale)
-    avail_rows, skipped_rows = _split_rows(rows, ROWS, "Table 4")
+    avail_rows, skipped_rows = split_rows(rows, ROWS, "Table 4")
     cols, skipped_cols = available_columns(columns)
     res = core.run_table(TABLE4, scale=scale, seeds=(seed,), n=n_eval, rows=avail_rows, attacks=cols, device=device,
                          progress=progress)
@@ -409,7 +409,7 @@ def convergence_curves(*, scale: str, rows: Sequence[str] | None = None, n_eval:
     cached beside each run (``results/exp_convergence-<key>.csv``), keyed by settings, seed and data.
     """
     _scale(scale)
-    avail, skipped = _split_rows(rows or FIG6_ROWS, ROWS, "Fig. 6")
+    avail, skipped = split_rows(rows or FIG6_ROWS, ROWS, "Fig. 6")
     s = dict(CONVERGENCE[scale])
     n = n_eval if n_eval else s.pop("n_eval")
     s.pop("n_eval", None)
@@ -423,7 +423,7 @@ def convergence_curves(*, scale: str, rows: Sequence[str] | None = None, n_eval:
         eps = attack_settings.get("PGD-20", scale=scale, paper="adt", dataset=cfg.dataset).eps
         kw = {k: v for k, v in s.items() if k not in ("batch_size", "sample_batch")}
         key = config.stable_hash({"fn": "exp_convergence", "eps": eps, "kwargs": kw, "seed": seed,
-                                  "data": evaluate._data_key(x, y)}, n=10)
+                                  "data": evaluate.data_key(x, y)}, n=10)
         path = run.results_dir / f"exp_convergence-{key}.csv"
         if path.exists():
             df = pd.read_csv(path)
