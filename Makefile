@@ -48,7 +48,7 @@ REPRO_DATA_paper :=
 data: $(STAMP) ## get the datasets (Fashion-MNIST, MNIST) unless present; make test/reproduce-*/train/bench run it
 	@$(PY) -m advdist.data setup $(if $(strip $(DATA_REQUIRED)),--required $(DATA_REQUIRED))
 
-test: test-unit test-notebooks test-portable ## unit tests + notebook tests (nbval at smoke scale) + the portability guard
+test: lint test-unit test-notebooks test-portable ## ruff, unit tests, notebook tests (nbval at smoke scale) and the portability guard
 
 test-unit: $(STAMP) data
 	$(PY) -m pytest -q tests

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import types
 import json
 import math
+import types
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 

@@ -4,15 +4,40 @@ The attacks are in :mod:`advdist.attacks.distribution`; their settings, the Tabl
 :mod:`advdist.experiments.adt`.
 """
 
-from advdist.attacks.distribution import (GENERATOR_METHODS, DistributionAttack, draw_sampler, attack_method,  # noqa: F401
-                                          exp_convergence, generator_attack, train_generator_attack, worst_of)
-from advdist.experiments.adt import (COLUMNS, CONVERGENCE, EXP, EXP_LITERAL, EXP_LITERAL_OPTIONS, FIG6_ROWS,
-                                     GENERATOR, ROWS, SETTING, SUMMARY_LABELS, TABLE4_N, split_rows,  # noqa: F401
-                                     attack_objective, attack_setting, available_columns, compare_columns,
-                                     converged_by, convergence_curves, convergence_summary, evaluate_table4,
-                                     plot_convergence)
-from advdist.experiments.adt import FIG6_LABELS as LABELS  # noqa: F401
-from advdist.experiments.adt import table4_with_paper as with_paper
+from advdist.attacks.distribution import (  # noqa: F401
+                                          GENERATOR_METHODS,
+                                          DistributionAttack,
+                                          attack_method,
+                                          draw_sampler,
+                                          exp_convergence,
+                                          generator_attack,
+                                          train_generator_attack,
+                                          worst_of,
+)
+from advdist.experiments.adt import (
+                                          COLUMNS,
+                                          CONVERGENCE,
+                                          EXP,
+                                          EXP_LITERAL,
+                                          EXP_LITERAL_OPTIONS,
+                                          FIG6_LABELS as LABELS,  # noqa: F401
+                                          FIG6_ROWS,
+                                          GENERATOR,  # noqa: F401
+                                          ROWS,
+                                          SUMMARY_LABELS,
+                                          TABLE4_N,
+                                          attack_objective,
+                                          attack_setting,
+                                          available_columns,
+                                          compare_columns,
+                                          converged_by,
+                                          convergence_curves,
+                                          convergence_summary,
+                                          evaluate_table4,
+                                          plot_convergence,
+                                          split_rows,
+                                          table4_with_paper as with_paper,
+)
 from advdist.samplers import explicit_attack, fit_explicit  # noqa: F401
 
 __all__ = [

@@ -34,8 +34,17 @@ from torch import nn
 
 from advdist import console, data, paths, train_loop
 from advdist.config import TrainConfig
-from advdist.run_files import (UnreadableRunFile, atomic_torch_save, atomic_write_bytes, atomic_write_json,
-                               atomic_write_text, error_line, file_lock, read_torch, warn)
+from advdist.run_files import (
+    UnreadableRunFile,
+    atomic_torch_save,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    error_line,
+    file_lock,
+    read_torch,
+    warn,
+)
 from advdist.runtime import Runtime, resolve_device
 from advdist.train_loop import NonFiniteLoss, build_model, write_config
 from advdist.training_code import EVALUATION_ONLY, TRAINING_CODE, code_version, method_sources, source_hash

@@ -18,8 +18,21 @@ from advdist import data, methods, models
 from advdist.config import SCALES, SETTINGS, ConfigError, resolve
 from advdist.data import DatasetNotFound
 from advdist.store import UnreadableRunFile, get_or_train
-from advdist.train_loop import (EARLY_STOP_N, NonFiniteLoss, Runtime, accuracy, build_model, check_runtime, compiled,
-                                early_stop_accuracy, epoch_seed, lr_at, resolve_device, train, write_config)
+from advdist.train_loop import (
+    EARLY_STOP_N,
+    NonFiniteLoss,
+    Runtime,
+    accuracy,
+    build_model,
+    check_runtime,
+    compiled,
+    early_stop_accuracy,
+    epoch_seed,
+    lr_at,
+    resolve_device,
+    train,
+    write_config,
+)
 
 __all__ = ["EARLY_STOP_N", "NonFiniteLoss", "Runtime", "accuracy", "build_model", "check_runtime", "compiled",
            "early_stop_accuracy", "epoch_seed", "lr_at", "main", "resolve_device", "train", "write_config"]

@@ -37,8 +37,14 @@ from advdist import __version__, data, ddp, methods, models
 from advdist.attacks import pgd
 from advdist.attacks.core import fast_input_grad
 from advdist.config import TrainConfig, canonical_json
-from advdist.run_files import (UnreadableRunFile, atomic_torch_save, atomic_write_json, atomic_write_text, read_torch,
-                               warn)
+from advdist.run_files import (
+    UnreadableRunFile,
+    atomic_torch_save,
+    atomic_write_json,
+    atomic_write_text,
+    read_torch,
+    warn,
+)
 from advdist.runtime import Runtime, check_runtime, correct, eval_mode, resolve_device, set_deterministic, set_threads
 from advdist.training_code import code_version
 

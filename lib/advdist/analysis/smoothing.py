@@ -13,7 +13,6 @@ n = 100 000, α = 0.001, radii 0 and 0.435; its trained rows (:func:`smoothing_r
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,7 +20,6 @@ import torch
 from scipy.stats import beta as beta_dist, norm as normal_dist
 from torch import nn
 
-from advdist import scales
 from advdist.runtime import eval_mode
 
 ABSTAIN = -1

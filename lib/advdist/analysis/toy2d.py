@@ -31,10 +31,18 @@ from advdist.analysis.discriminator import roc_auc
 from advdist.attacks import pgd
 from advdist.attacks.core import frozen, input_grad, random_start
 from advdist.defenses import imt_transform
+
 # the toy set's data, configs and trained models live in the experiment layer; re-exported here for old callers
-from advdist.experiments.atld import FIG4_METHODS, FIT_ITERS, TOY_METHOD_KWARGS  # noqa: F401
-from advdist.experiments.atld import TOY_SETTING as SETTING  # noqa: F401
-from advdist.experiments.atld import fit_discriminator, toy_config, toy_splits, train_toy  # noqa: F401
+from advdist.experiments.atld import (  # noqa: F401  # noqa: F401
+    FIG4_METHODS,
+    FIT_ITERS,
+    TOY_METHOD_KWARGS,
+    TOY_SETTING as SETTING,  # noqa: F401
+    fit_discriminator,
+    toy_config,
+    toy_splits,
+    train_toy,
+)
 from advdist.methods.atld import lmae, manifold_perturbation_loss
 from advdist.methods.feature_scattering import ot_distance, scatter_perturb
 

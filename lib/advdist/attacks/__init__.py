@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from advdist.threat import Norm, ThreatModel
 
-from .core import check_eps, chunked, frozen, input_grad, normalize_step, predict, project, random_start
-from .feature import cosine_distance, draw_targets, feature_attack
-from .gradient import ce_loss, cw_linf, cw_margin_loss, fgsm, margin, mim, pgd, resolve_loss, select_restarts
-from .transfer import transfer, transfer_accuracy
+from . import settings
 from .autoattack import autoattack
+from .core import check_eps, chunked, frozen, input_grad, normalize_step, predict, project, random_start
 from .cw_l2 import cw_l2
 from .deepfool import deepfool, deepfool_boundary_distance
+from .feature import cosine_distance, draw_targets, feature_attack
+from .gradient import ce_loss, cw_linf, cw_margin_loss, fgsm, margin, mim, pgd, resolve_loss, select_restarts
 from .rays import RaysDistance, rays, rays_boundary_distance
-from .spsa import spsa, spsa_gradient
-from . import settings
 from .settings import AttackSpec
+from .spsa import spsa, spsa_gradient
+from .transfer import transfer, transfer_accuracy
 
 __all__ = [
     "fgsm", "pgd", "mim", "cw_linf", "feature_attack", "transfer", "transfer_accuracy",

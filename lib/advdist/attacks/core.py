@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 from advdist import threat as _threat
-from advdist.threat import Norm
 from advdist.models import grad_view
 from advdist.runtime import eval_mode
+from advdist.threat import Norm
 
 #: norm names (``advdist.threat``: norms are parsed case-insensitively, e.g. "Linf", "l_inf", "L2")
 NORMS = _threat.NORMS

@@ -41,7 +41,6 @@ from advdist.threat import Norm, ThreatModel
 
 from . import autoattack, cw_l2, deepfool, feature, gradient, rays, spsa
 
-
 #: a value given as a fraction of ε (α = ε/4 → ``Rel(1/4)``), resolved when a setting is built (``scales.Rel``)
 Rel = scales.Rel
 

@@ -48,19 +48,38 @@ del _family
 # every name the single-module bench.py had, importable from here as before (private helpers included: tests use
 # some); after the loop on purpose
 # ruff: noqa: E402, F401
-from advdist.bench.adt_exp import (fit_diff, fitted_smallcnn, adt_exp_bf16_training,
-                                   adt_exp_inner_vs_official, official_style_fit)
-from advdist.bench.cascade import (FULL_BUDGET_S, SIZES, TABLE1_ATTACKS, grad_evals, Timed,
-                                   cascade_vs_pgd20)
+from advdist.bench.adt_exp import (
+    adt_exp_bf16_training,
+    adt_exp_inner_vs_official,
+    fit_diff,
+    fitted_smallcnn,
+    official_style_fit,
+)
+from advdist.bench.cascade import FULL_BUDGET_S, SIZES, TABLE1_ATTACKS, Timed, cascade_vs_pgd20, grad_evals
 from advdist.bench.cli import main, table
-from advdist.bench.core import (ENTRIES, FIELDS, ROBUST_OVERRIDES, Context, cpu_bf16, load_robust,
-                                load_standard, load_test, result, timed, build_context, entry, interleaved,
-                                machine_info, median, select, write_json)
+from advdist.bench.core import (
+    ENTRIES,
+    FIELDS,
+    ROBUST_OVERRIDES,
+    Context,
+    build_context,
+    cpu_bf16,
+    entry,
+    interleaved,
+    load_robust,
+    load_standard,
+    load_test,
+    machine_info,
+    median,
+    result,
+    select,
+    timed,
+    write_json,
+)
 from advdist.bench.feaattack import feaattack_batched_vs_loop
 from advdist.bench.hessian import hessian_top_eig_vs_full
 from advdist.bench.pgd import pgd20_vs_foolbox
-from advdist.bench.throughput import (method_setup, register_throughput, throughput_entry,
-                                      method_throughput)
+from advdist.bench.throughput import method_setup, method_throughput, register_throughput, throughput_entry
 
 __all__ = ["ENTRIES", "FIELDS", "FAMILIES", "ROBUST_OVERRIDES", "TABLE1_ATTACKS", "SIZES", "FULL_BUDGET_S",
            "Context", "build_context", "entry", "interleaved", "median", "machine_info", "select", "table", "main",

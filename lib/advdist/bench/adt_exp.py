@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import torch
 
-from advdist.bench.core import Context, accuracy, cpu_bf16, result, entry, interleaved, median
-from advdist.attacks.core import fast_input_grad
-from advdist.models import build
-from advdist.samplers import fit_explicit
 from advdist import config, data, store
 from advdist.attacks import frozen, settings
+from advdist.attacks.core import fast_input_grad
+from advdist.bench.core import Context, accuracy, cpu_bf16, entry, interleaved, median, result
 from advdist.experiments import eval_subset
+from advdist.models import build
+from advdist.samplers import fit_explicit
 
 
 def official_style_fit(model, x, y, *, eps: float, steps: int = 7, k: int = 5, lr: float = 0.3,

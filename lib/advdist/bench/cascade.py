@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from advdist.bench.core import ROBUST_OVERRIDES, Context, result, timed, entry, interleaved, median
 from advdist.attacks import settings
+from advdist.bench.core import ROBUST_OVERRIDES, Context, entry, interleaved, median, result, timed
 from advdist.evaluate import robustness_matrix
 
 #: the ADT Table 1 columns, in the paper's order (also the cascade order)

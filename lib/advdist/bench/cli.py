@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 
 from advdist import paths
-# the entries register themselves in core.ENTRIES when imported, in this order (= advdist.bench.FAMILIES)
-from advdist.bench import pgd, cascade, feaattack, adt_exp, hessian, throughput  # noqa: F401, I001
-from advdist.bench.core import ENTRIES, Context, build_context, machine_info, select, write_json
 
+# the entries register themselves in core.ENTRIES when imported, in this order (= advdist.bench.FAMILIES)
+from advdist.bench import adt_exp, cascade, feaattack, hessian, pgd, throughput  # noqa: F401, I001
+from advdist.bench.core import ENTRIES, Context, build_context, machine_info, select, write_json
 
 #: the command line's one-line description (the package docstring's first line)
 DESCRIPTION = ("``make bench``: timed comparisons of the attack engine against a baseline run in the same "

@@ -10,13 +10,13 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 import torch
-from types import SimpleNamespace
+
+from advdist import config, data, store
 from advdist.experiments import eval_subset
-from advdist import config, store
-from advdist import data
 
 #: the at_pgd mini model used by the robust-model entries: cut down so that training it takes minutes
 ROBUST_OVERRIDES = dict(n_train=10000, epochs=3)

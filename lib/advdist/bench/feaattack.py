@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from advdist.bench.core import ROBUST_OVERRIDES, Context, result, entry, interleaved, median
 from advdist.attacks import draw_targets, feature_attack, settings
+from advdist.bench.core import ROBUST_OVERRIDES, Context, entry, interleaved, median, result
 
 
 @entry

@@ -34,8 +34,8 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from advdist.bench.core import write_json
 from advdist import config, data, methods, train
+from advdist.bench.core import write_json
 
 #: dense bf16 tensor-core rates (TFLOP/s, no sparsity) from NVIDIA's datasheets, matched on the device name
 DATASHEET_BF16_TFLOPS = (

@@ -3,9 +3,10 @@ against the official script's full Hessian + ``eigvalsh``, with their agreement.
 
 from __future__ import annotations
 
-from advdist.bench.core import Context, result, timed, entry, interleaved, median
 import copy
+
 from advdist.analysis.hessian import CODE_BATCH, full_hessian_eigvalsh, top_eigenvalues
+from advdist.bench.core import Context, entry, interleaved, median, result, timed
 
 
 @entry

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from advdist.bench.core import Context, accuracy, result, entry, interleaved, median
 from advdist.attacks import frozen, pgd
+from advdist.bench.core import Context, accuracy, entry, interleaved, median, result
 
 
 @entry

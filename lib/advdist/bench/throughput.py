@@ -8,10 +8,8 @@ from typing import Callable
 
 import torch
 
-from advdist.bench.core import Context, result, entry
-from advdist import config, methods, train
-from advdist import data
-from advdist import methods
+from advdist import config, data, methods, train
+from advdist.bench.core import Context, entry, result
 
 
 def method_setup(name: str, scale: str, seed: int = 0, batch_size: int | None = None):

@@ -64,8 +64,13 @@ import torch
 from torch import nn
 
 from advdist import config, evaluate, methods, scales, store
-from advdist.analysis.diversity import error_rate, explicit_distribution_samples, explicit_fit_defaults, pairwise_l2
-from advdist.analysis.diversity import pgd_restart_samples
+from advdist.analysis.diversity import (
+    error_rate,
+    explicit_distribution_samples,
+    explicit_fit_defaults,
+    pairwise_l2,
+    pgd_restart_samples,
+)
 from advdist.analysis.hessian import top_eigenvalues
 from advdist.analysis.landscape import LossSurface, grid_parts, loss_surface, surface_rises
 from advdist.attacks import settings as attack_settings
@@ -73,7 +78,7 @@ from advdist.attacks.core import check_eps, check_inputs, check_positive
 from advdist.attacks.distribution import GENERATOR_METHODS, DistributionAttack, exp_convergence
 from advdist.attacks.settings import AttackSpec
 from advdist.experiments import core
-from advdist.experiments.core import Row, RobustnessTable
+from advdist.experiments.core import RobustnessTable, Row
 from advdist.methods.adt_exp import ADT_EXP_LITERAL
 from advdist.methods.adt_expam import ADT_EXPAM_LITERAL
 from advdist.methods.adt_impam import ADT_IMPAM_LITERAL

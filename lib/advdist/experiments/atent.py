@@ -21,7 +21,7 @@ import torch
 from advdist import config, evaluate, methods, scales
 from advdist.analysis import smoothing, toy2d_tsne
 from advdist.experiments import core
-from advdist.experiments.core import Row, RobustnessTable
+from advdist.experiments.core import RobustnessTable, Row
 
 # per-scale budgets (defined once in advdist.scales)
 #: certification budget per scale: (n0, n, examples certified); paper = Cohen et al.'s protocol (500 CIFAR images)

@@ -57,7 +57,7 @@ from advdist.attacks.core import frozen
 from advdist.attacks.settings import AttackSpec
 from advdist.defenses import build_imt
 from advdist.experiments import core
-from advdist.experiments.core import Row, RobustnessTable
+from advdist.experiments.core import RobustnessTable, Row
 from advdist.methods.atld import ATLD, ATLD_INFORMATIVE_D, ATLD_OFFICIAL, lmae, load_discriminator
 from advdist.methods.feature_scattering import smooth_labels
 from advdist.runtime import resolve_device

@@ -14,6 +14,7 @@ import pkgutil
 
 from advdist.methods.base import Method, build, get, names, register
 
+
 def _import_all() -> None:
     """Import every module of this package: each registers its methods with ``@register`` (of ``methods.base``,
     so that no method module imports this package back)."""

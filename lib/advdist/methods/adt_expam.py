@@ -62,7 +62,7 @@ from torch import nn
 
 from advdist import data
 from advdist.attacks.core import frozen, input_grad
-from advdist.methods.base import Method, register
+from advdist.methods.base import register
 from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.methods.trades import kl_div
 from advdist.models.generators import ExpAMGenerator

@@ -56,7 +56,7 @@ import torch
 import torch.nn.functional as F
 
 from advdist.methods.adt_expam import INPUT_GRADS, OUTERS, attach_ascent, generator_inputs, image_shape, outer_loss
-from advdist.methods.base import Method, register
+from advdist.methods.base import register
 from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.models.generators import CONSTANT_Q_NLL, Q_PARAMS, Q_REDUCTIONS, ImpAMGenerator, VariationalQ
 from advdist.validate import option_betas, option_choice, option_number

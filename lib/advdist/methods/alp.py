@@ -24,8 +24,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from advdist.methods.base import register
 from advdist.methods.at_pgd import ATPGD
+from advdist.methods.base import register
 from advdist.runtime import accuracy
 
 REDUCTIONS = ("sum", "mean")

@@ -74,13 +74,13 @@ from torch import nn
 
 from advdist import data
 from advdist.attacks.core import check_eps, frozen, input_grad, project, random_start as _random_start
-from advdist.methods.base import Method, register
+from advdist.methods.base import register
 from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.methods.feature_scattering import smooth_labels, soft_cross_entropy
 from advdist.models.discriminator import SIZES, LatentDiscriminator, build_discriminator
-from advdist.threat import Norm
 from advdist.run_files import read_torch  # one-line UnreadableRunFile instead of torch's traceback
 from advdist.runtime import accuracy
+from advdist.threat import Norm
 
 DISC_INPUTS = ("features", "logits")
 INVARIANCES = ("adversarial", "logit_mse")

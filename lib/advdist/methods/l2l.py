@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from advdist.methods.adt_expam import INPUT_GRADS, attach_ascent, generator_inputs, image_shape
-from advdist.methods.base import Method, register
+from advdist.methods.base import register
 from advdist.methods.extra_networks import ExtraNetworksMethod
 from advdist.models.generators import ResnetGeneratorBody
 from advdist.runtime import accuracy

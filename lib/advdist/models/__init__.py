@@ -37,8 +37,7 @@ from torch import nn
 
 from .base import Classifier, init_resnet_style
 from .resnet import CifarResNet, ResNet18Family, preact_resnet_18, resnet_18, resnet_20
-from .small import (MLP, AtentToyNet, LeNet5Madry, MiniCNN, SmallCNN, atent_toy, lenet5_madry,
-                    mini_cnn, mlp, smallcnn)
+from .small import MLP, AtentToyNet, LeNet5Madry, MiniCNN, SmallCNN, atent_toy, lenet5_madry, mini_cnn, mlp, smallcnn
 from .wide_resnet import WideResNet, wrn_28_10, wrn_34_10
 
 #: name -> builder(num_classes, in_channels, **kw)

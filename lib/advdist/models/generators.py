@@ -42,6 +42,7 @@ N(0, √(2/(k·k·out))), BN 1/0, linear bias 0.
 from __future__ import annotations
 
 import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn

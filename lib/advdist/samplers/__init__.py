@@ -21,8 +21,8 @@ from .explicit import (
     fit_explicit,
     sample_adversarial,
 )
-from .tanh_gaussian import TanhGaussian, log_one_minus_tanh_sq, max_entropy
 from .langevin import ema_weights, langevin_attack, langevin_chain, ou_stationary  # ATENT Eq. 9, 14; Alg. 1-2
+from .tanh_gaussian import TanhGaussian, log_one_minus_tanh_sq, max_entropy
 
 __all__ = [
     "TanhGaussian", "log_one_minus_tanh_sq", "max_entropy", "ENTROPIES", "check_entropy",

@@ -47,8 +47,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from advdist.attacks.core import check_eps, frozen, input_grad
-from advdist.threat import Norm, ThreatModel
 from advdist.attacks.settings import register_attack
+from advdist.threat import Norm, ThreatModel
 from advdist.validate import choice
 
 INITS = ("normal", "corner", "sphere", "none")
