@@ -42,7 +42,8 @@ def submit_slurm(argv: list[str], *, folder: str = "data/slurm", nodes: int = 1,
     try:
         import submitit
     except ImportError as e:  # optional extra
-        raise ImportError("the Slurm launcher needs submitit: pip install 'advdist[slurm]' (or pip install submitit)") from e
+        raise ImportError("the Slurm launcher needs submitit: pip install 'advdist[slurm]' "
+                          "(or pip install submitit)") from e
     ex = submitit.AutoExecutor(folder=folder, cluster=cluster)
     params = dict(nodes=nodes, tasks_per_node=tasks_per_node, cpus_per_task=cpus_per_task, timeout_min=timeout_min)
     if gpus_per_node:
@@ -58,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     train_args = argv[argv.index("--") + 1:] if "--" in argv else []
     own = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(prog="python -m advdist.distributed",
-                                description="Submit python -m advdist.train (arguments after --) to Slurm via submitit.")
+    p = argparse.ArgumentParser(
+        prog="python -m advdist.distributed",
+        description="Submit python -m advdist.train (arguments after --) to Slurm via submitit.")
     p.add_argument("--nodes", type=int, default=1)
     p.add_argument("--gpus-per-node", type=int, default=1, help="also the tasks per node (one rank per GPU)")
     p.add_argument("--cpus-per-task", type=int, default=8)

@@ -24,6 +24,7 @@ from advdist.experiments.adt import (
                                           FIG6_ROWS,
                                           GENERATOR,  # noqa: F401
                                           ROWS,
+                                          SETTING,  # noqa: F401
                                           SUMMARY_LABELS,
                                           TABLE4_N,
                                           attack_objective,

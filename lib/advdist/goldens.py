@@ -69,7 +69,8 @@ def flatten(results: Mapping[str, Any]) -> tuple[dict[str, dict], dict[str, floa
     integer: dict[str, bool] = {}
     for name, obj in results.items():
         if isinstance(obj, pd.DataFrame):
-            num = [c for c in obj.columns if pd.api.types.is_numeric_dtype(obj[c]) and not pd.api.types.is_bool_dtype(obj[c])]
+            num = [c for c in obj.columns
+                   if pd.api.types.is_numeric_dtype(obj[c]) and not pd.api.types.is_bool_dtype(obj[c])]
             keys = [c for c in obj.columns if c not in num]
             rows = (["|".join(str(v) for v in r) for r in obj[keys].itertuples(index=False)] if keys
                     else [str(i) for i in obj.index])

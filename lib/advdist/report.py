@@ -16,7 +16,8 @@ import pandas as pd
 
 from advdist import paths
 
-SUBSTITUTE_NOTE = "ours ran on {dataset} ({scale} scale) — a substitute for the paper's {paper_dataset}; not comparable number for number"
+SUBSTITUTE_NOTE = ("ours ran on {dataset} ({scale} scale) — a substitute for the paper's {paper_dataset}; "
+                   "not comparable number for number")
 
 
 def paper_table(name: str) -> pd.DataFrame:

@@ -140,13 +140,14 @@ def get_or_train(cfg: TrainConfig, *, device: str = "auto", threads: int | None 
                  deterministic: bool = True, fast_grad: bool = False) -> tuple[nn.Module, Run]:
     """Return ``(model, run)`` for ``cfg``: loaded when a finished run exists, else trained.
 
-    ``device``, ``threads``, ``channels_last``, ``compile``, ``deterministic``, ``fast_grad``: how to train (``runtime.Runtime``; not
-    part of the run's key). Training resumes from the run's last checkpoint when one exists. ``allow_train=False`` (or the
-    environment variable ``ADVDIST_ALLOW_TRAIN=0``) turns a missing run into an error instead.
+    ``device``, ``threads``, ``channels_last``, ``compile``, ``deterministic``, ``fast_grad``: how to train
+    (``runtime.Runtime``; not part of the run's key). Training resumes from the run's last checkpoint when one exists.
+    ``allow_train=False`` (or the environment variable ``ADVDIST_ALLOW_TRAIN=0``) turns a missing run into an error
+    instead.
 
-    A failed run (non-finite loss or weights; meta status ``"failed"``) raises ``advdist.train_loop.NonFiniteLoss`` at once,
-    both when training diverges and on every later call: the same config would diverge again, so nothing is returned
-    or retrained. Change the learning rate (or ε), which is a new run, or delete the run folder to retry.
+    A failed run (non-finite loss or weights; meta status ``"failed"``) raises ``advdist.train_loop.NonFiniteLoss`` at
+    once, both when training diverges and on every later call: the same config would diverge again, so nothing is
+    returned or retrained. Change the learning rate (or ε), which is a new run, or delete the run folder to retry.
 
     An unreadable ``model.pt`` of a finished run is rebuilt from the final epoch's ``checkpoint.pt`` (``model_best.pt``
     of the best epoch for early-stopped runs) when that is readable; else it is moved aside to ``model.pt.corrupt`` and

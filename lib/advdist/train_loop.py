@@ -158,7 +158,8 @@ def train(cfg: TrainConfig, run, *, splits=None, runtime: Runtime | None = None)
                  "n_train": len(splits.y_train), "n_test": len(splits.y_test), "augmentation": augmentation},
         "versions": {"advdist": __version__, "torch": torch.__version__, "python": platform.python_version()},
         "device": str(device), "threads": torch.get_num_threads(), "channels_last": channels_last,
-        "fast_grad": rt.fast_grad, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "world_size": dist.world,
+        "fast_grad": rt.fast_grad, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "world_size": dist.world,
     }
     if dist.main:
         atomic_write_json(run.path / "meta.json", meta)

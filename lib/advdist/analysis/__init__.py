@@ -22,4 +22,5 @@ __all__ = [
     "top_eigenvalues", "full_hessian_eigvalsh", "input_hessian",
     "loss_surface", "plot_surface", "LossSurface", "orthogonal_rademacher",
     "pairwise_l2", "pca_2d", "plot_pca", "PCA2D",
+    "Certificate", "certify", "clopper_pearson_lower",
 ]

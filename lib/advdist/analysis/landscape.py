@@ -72,7 +72,6 @@ def orthogonal_rademacher(d1: torch.Tensor, generator: torch.Generator | None = 
     where d1 = 0 get an independent random sign. If m is odd (exact orthogonality impossible) or d1 is not a
     sign vector, a Rademacher draw is Gram–Schmidt-orthogonalised against d1 and rescaled to ℓ∞ norm 1.
     """
-    B = d1.shape[0]
     f = d1.flatten(1)
     dev, dt = d1.device, d1.dtype
 

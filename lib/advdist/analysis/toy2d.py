@@ -1,4 +1,5 @@
-"""2-D toy measurements and plots for ATLD's illustrative figures (ATLD Fig. 1, App. B.4 Fig. 4, B.5 Fig. 6, B.6 Fig. 7).
+"""2-D toy measurements and plots for ATLD's illustrative figures (ATLD Fig. 1, App. B.4 Fig. 4, B.5 Fig. 6,
+B.6 Fig. 7).
 
 No official code exists for these figures (atld-atent-baselines.md §A.6); they are rebuilt from the paper's text:
 
@@ -12,7 +13,8 @@ No official code exists for these figures (atld-atent-baselines.md §A.6); they 
 
 Data: scikit-learn's two moons (:mod:`advdist.data.toy`) mapped affinely into the unit square
 (:func:`advdist.experiments.atld.toy_splits`) so that the library's attacks, whose iterates live in [0, 1], apply
-unchanged; ε is in those unit-square units (config setting ``"atld-toy"``). Models are small ReLU MLPs trained through the run store like every other model.
+unchanged; ε is in those unit-square units (config setting ``"atld-toy"``). Models are small ReLU MLPs trained
+through the run store like every other model.
 
 The data, configs and trained models (:func:`toy_splits`, :func:`toy_config`, :func:`train_toy`,
 :func:`fit_discriminator`, :data:`FIT_ITERS`, :data:`FIG4_METHODS`) live in :mod:`advdist.experiments.atld`; this module
@@ -208,7 +210,8 @@ def boundary_stats(models: dict, splits, *, reference: str = "standard", n: int 
         acc = (m(splits.x_test).argmax(1) == splits.y_test).float().mean().item()
         m.train(was)
         cls = predict_grid(m, pts, xx.shape)[0]
-        rows.append({"model": name, "test accuracy": 100 * acc, f"area changed vs {reference} (%)": 100 * float((cls != ref).mean())})
+        rows.append({"model": name, "test accuracy": 100 * acc,
+                     f"area changed vs {reference} (%)": 100 * float((cls != ref).mean())})
     return pd.DataFrame(rows)
 
 

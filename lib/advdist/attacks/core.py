@@ -140,7 +140,8 @@ class RowAdam:
 def check_inputs(x: torch.Tensor, y: torch.Tensor) -> None:
     """Validate an attack's inputs: images in [0, 1] with a batch dimension, integer labels of shape (B,)."""
     if not torch.is_tensor(x) or x.dim() < 2:
-        raise ValueError(f"x must be a tensor of shape (B, ...), got {type(x).__name__} {tuple(getattr(x, 'shape', ()))}")
+        raise ValueError(f"x must be a tensor of shape (B, ...), got {type(x).__name__} "
+                         f"{tuple(getattr(x, 'shape', ()))}")
     if not torch.is_tensor(y) or y.shape != (x.shape[0],) or y.is_floating_point():
         raise ValueError(f"y must be an integer tensor of shape ({x.shape[0]},), got {tuple(getattr(y, 'shape', ()))}")
     if x.numel() and not (x.min() >= 0 and x.max() <= 1):

@@ -229,7 +229,8 @@ def _iterative(model, x, y, *, eps, alpha, steps, norm, loss, kappa, decay, rand
     yt = y.repeat(restarts) if restarts > 1 else y
     if x_init is not None:
         if x_init.shape != xt.shape:
-            raise ValueError(f"x_init must have shape {tuple(xt.shape)} (restart-major R·B rows), got {tuple(x_init.shape)}")
+            raise ValueError(f"x_init must have shape {tuple(xt.shape)} (restart-major R·B rows), "
+                             f"got {tuple(x_init.shape)}")
         x0 = project(x_init.detach().to(x.dtype), xt, eps, norm)
     elif random_start:
         x0 = _random_start(xt, eps, norm, generator)
@@ -238,9 +239,11 @@ def _iterative(model, x, y, *, eps, alpha, steps, norm, loss, kappa, decay, rand
     else:
         x0 = xt
     with frozen(model) as net:
-        run = lambda xc, yc, x0c: _run(net, xc, yc, x0c, eps=eps, alpha=alpha, steps=steps, norm=norm,
-                                       loss_fn=loss_fn, decay=decay, use_best=use_best, early_stop=early_stop,
-                                       score_last=restarts > 1)
+        def run(xc, yc, x0c):
+            return _run(net, xc, yc, x0c, eps=eps, alpha=alpha, steps=steps, norm=norm,
+                        loss_fn=loss_fn, decay=decay, use_best=use_best, early_stop=early_stop,
+                        score_last=restarts > 1)
+
         out, out_loss, out_wrong = chunked_tuple(run, xt.detach(), yt, x0, batch_size=batch_size)
     if restarts > 1:
         out = select_restarts(out, out_loss, out_wrong, restarts)[0]

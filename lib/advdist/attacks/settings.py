@@ -55,7 +55,8 @@ _ADT_ROWS: dict[str, tuple[str, dict, str]] = {
     "PGD-20": ("pgd", {"alpha": Rel(1 / 4), "steps": 20}, "ADT §5.1: α = ε/4, random start [code]"),
     "PGD-100": ("pgd", {"alpha": Rel(1 / 4), "steps": 100}, "ADT §5.1"),
     "MIM": ("mim", {"alpha": Rel(1 / 4), "steps": 20, "decay": 1.0}, "ADT §5.1: 20 steps, μ = 1, random start [code]"),
-    "C&W": ("cw_linf", {"alpha": Rel(1 / 4), "steps": 30, "kappa": 50.0}, "ADT §5.1: PGD on the C&W margin, κ = 50 [code]"),
+    "C&W": ("cw_linf", {"alpha": Rel(1 / 4), "steps": 30, "kappa": 50.0},
+            "ADT §5.1: PGD on the C&W margin, κ = 50 [code]"),
     "FeaAttack": ("feature_attack", {"alpha": Rel(1 / 8), "steps": 50, "n_targets": 200},
                   "ADT App. C.5: α = ε/8, 50 steps, 200 targets; pass target_pool=(x_test, y_test)"),
 }
@@ -67,7 +68,8 @@ _SPSA_ROWS = {
 _ATLD_STEP = 2 / 255
 _ATLD_ROWS: dict[str, tuple[str, dict, str]] = {
     "FGSM": ("fgsm", {"random_start": True}, "ATLD Table 1; uniform random start then one ε step [code]"),
-    **{f"PGD-{k}": ("pgd", {"alpha": _ATLD_STEP, "steps": k}, "ATLD Table 1; step 2/255 [code]") for k in (20, 40, 100)},
+    **{f"PGD-{k}": ("pgd", {"alpha": _ATLD_STEP, "steps": k}, "ATLD Table 1; step 2/255 [code]")
+       for k in (20, 40, 100)},
     **{f"CW-{k}": ("cw_linf", {"alpha": _ATLD_STEP, "steps": k, "kappa": 50.0},
                    "ATLD Table 1; PGD on the C&W margin, step 2/255, κ = 50 [code]") for k in (20, 40, 100)},
     "AA": ("autoattack", {"norm": "linf", "version": "standard"}, "ATLD App. B.2 Tables 4-5: standard AutoAttack"),
@@ -88,7 +90,8 @@ _ATENT_CIFAR_ROWS: dict[str, tuple[str, dict, str]] = {
     "PGD-20": ("pgd", {"alpha": 0.003, "steps": 20}, "ATENT Table 3 / §4: 20 steps, step 0.003, ε = 8/255"),
     "C&W": ("cw_linf", {"alpha": 0.003, "steps": 20, "kappa": 50.0},
             "ATENT Table 3 ℓ∞ C&W (foolbox, settings unstated): PGD-20 settings on the margin loss [assumption]"),
-    "DeepFool": ("deepfool", {"norm": "linf", "steps": 50, "overshoot": 0.02}, "ATENT Table 3 (foolbox defaults [assumption])"),
+    "DeepFool": ("deepfool", {"norm": "linf", "steps": 50, "overshoot": 0.02},
+                 "ATENT Table 3 (foolbox defaults [assumption])"),
     "L2-PGD-10": ("pgd", {"eps": 0.5, "norm": "l2", "alpha": Rel(1 / 4), "steps": 10},
                   "ATENT Table 4: ℓ2 PGD-10 at ε = 0.5; step 2.5·ε/10 [assumption]"),
     "CW-L2": ("cw_l2", {"eps": 0.5, "binary_search_steps": 10, "steps": 1000, "lr": 7e-4, "kappa": 0.0},

@@ -112,8 +112,8 @@ def adt_exp_inner_vs_official(ctx: Context) -> dict:
              f"gradients, which would make the comparison vacuous; {grad_nonzero:.0%} of input gradients non-zero), "
              f"{n} stratified test images (1x28x28), eps={eps}, T={steps} Adam steps "
              f"(lr 0.3, betas (0, 0)), k={k} samples, the official objective and cumulative gradients "
-             f"(entropy='mean', cumulative_grad=True, the defaults) in both; same global-RNG noise. Reference: k sequential "
-             f"forward passes of {n} rows per step and loss.backward() (parameter gradients too). Ours: "
+             f"(entropy='mean', cumulative_grad=True, the defaults) in both; same global-RNG noise. Reference: "
+             f"k sequential forward passes of {n} rows per step and loss.backward() (parameter gradients too). Ours: "
              f"torch.autograd.grad w.r.t. (mu, rho) only, frozen weights, k*B rows in chunks of sample_batch='auto' "
              f"(one {k * n}-row batch: {s['ours_one_batch']:.3f} s); the headline is the fastest fp32 configuration, "
              f"fast_input_grad (models.grad_view: ReLU/max-pool swap, matmul backward of the 1-channel stem, "
@@ -177,8 +177,8 @@ def adt_exp_bf16_training(ctx: Context) -> dict:
             nat[k] = accuracy(model, x, y)
     secs = {k: float(run.meta.get("train_time_s", float("nan"))) for k, (_, run) in got.items()}
     gap = abs(acc["bf16"] - acc["fp32"])
-    agree = (f"PGD-20 accuracy bf16 {acc['bf16']:.4f} vs fp32 {acc['fp32']:.4f} (|diff| {100 * gap:.2f} pp, goal <= 1 pp); "
-             f"clean {nat['bf16']:.4f} vs {nat['fp32']:.4f}")
+    agree = (f"PGD-20 accuracy bf16 {acc['bf16']:.4f} vs fp32 {acc['fp32']:.4f} (|diff| {100 * gap:.2f} pp, "
+             f"goal <= 1 pp); clean {nat['bf16']:.4f} vs {nat['fp32']:.4f}")
     notes = (f"{scale} ADT_EXP ({cfg.dataset}, {cfg.model}, {cfg.epochs} epochs{', ' + str(over) if over else ''}), "
              f"trained once each through the run store (train_time_s from the runs' meta.json: the runs may have "
              f"been trained earlier, on another load), bf16 = the training loop's torch.autocast(bfloat16) "

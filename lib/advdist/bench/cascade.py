@@ -66,8 +66,8 @@ def cascade_vs_pgd20(ctx: Context) -> dict:
         n = next((m for m in SIZES if est_per_image * m <= FULL_BUDGET_S), SIZES[-1])
         if n < 1000:
             size_note = (f"; {n} images instead of 1000: the full run on 1000 was estimated at "
-                         f"{est_per_image * 1000 / 60:.0f} min (> {FULL_BUDGET_S / 60:.0f} min) from timed PGD-20 runs on 1000 "
-                         f"scaled by the forward/backward passes per image")
+                         f"{est_per_image * 1000 / 60:.0f} min (> {FULL_BUDGET_S / 60:.0f} min) from timed PGD-20 "
+                         f"runs on 1000 scaled by the forward/backward passes per image")
     data = ctx.subset(n)
     x, y = data
 

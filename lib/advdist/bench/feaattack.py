@@ -56,6 +56,7 @@ def feaattack_batched_vs_loop(ctx: Context) -> dict:
     return result(model, f"FeaAttack {k} targets: one batch vs one target at a time", "loop over targets",
                    "feature_attack (all targets batched)", l_s, b_s, agree, notes,
                    broken_batched=float(b_mask.float().mean()), broken_loop=float(l_mask.float().mean()),
-                   broken_differ=int((b_mask != l_mask).sum()), broken_differ_no_random_start=int((det_b != det_l).sum()),
+                   broken_differ=int((b_mask != l_mask).sum()),
+                   broken_differ_no_random_start=int((det_b != det_l).sum()),
                    broken_no_random_start=float(det_b.float().mean()),
                    batched_bs128_s=round(b128_s, 4), n=n, n_targets=k, repeats=ctx.repeats)

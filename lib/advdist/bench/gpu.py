@@ -8,8 +8,9 @@ with CIFAR-shaped synthetic batches, one training step (``method.loss`` + backwa
 - ``bf16``: ``torch.autocast("cuda", bfloat16)`` around the loss (``TrainConfig.amp``);
 - ``bf16+cl``: and the model and batch in ``channels_last`` (``Runtime.channels_last``, on by default on CUDA);
 - ``bf16+cl+compile``: and the classifier wrapped in ``torch.compile`` (``Runtime.compile``);
-- ``bf16+cl (train.py defaults)``, AT_PGD only (fp32 too): the ``bf16+cl`` step under ``advdist.train``'s reproducibility settings
-  (``torch.use_deterministic_algorithms``, ``cudnn.benchmark`` off), to show what determinism costs.
+- ``bf16+cl (train.py defaults)``, AT_PGD only (fp32 too): the ``bf16+cl`` step under ``advdist.train``'s
+  reproducibility settings (``torch.use_deterministic_algorithms``, ``cudnn.benchmark`` off), to show what
+  determinism costs.
 
 Every other variant runs with ``cudnn.benchmark`` on and deterministic algorithms off. Shapes are pinned
 (one batch size per measurement, the data already on the GPU). The floating-point work of a step is counted
@@ -218,7 +219,8 @@ def run(methods=METHODS, batches=(64, 256), steps: int = 10, quick: bool = False
                        "warmup_s": round(warm_s, 1), "max_mem_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
                 rows.append(row)
                 print(f"[bench-gpu] {method_name:10s} b{batch:<4d} {variant:28s} {row['images_per_s']:8.1f} img/s "
-                      f"{tflops:6.1f} TFLOP/s ({100 * row['frac_datasheet_bf16_peak'] if sheet else float('nan'):.1f} % "
+                      f"{tflops:6.1f} TFLOP/s "
+                      f"({100 * row['frac_datasheet_bf16_peak'] if sheet else float('nan'):.1f} % "
                       f"of datasheet bf16)", file=sys.stderr, flush=True)
                 del step, model
                 torch.cuda.empty_cache()
@@ -244,17 +246,20 @@ def table(report: dict) -> str:
 def markdown(report: dict) -> str:
     """The report as the Markdown table committed beside the JSON (``figures/bench/gpu_<card>.md``)."""
     m = report["meta"]
-    lines = [f"**Training-step throughput on {m['device']}** (torch {m['torch']}, CUDA {m['cuda']}; `make bench-gpu`)", "",
-             f"WRN-28-10, CIFAR-shaped synthetic batches on the GPU; median of {m['steps']} timed steps after 3 warm-up "
-             f"steps. FLOPs counted on the real step (convolutions and matrix products as run). Peak: datasheet dense "
-             f"bf16 {m['datasheet_bf16_tflops']} TFLOP/s; a measured 8192³ bf16 matmul on the same card ran at "
-             f"{m['measured_matmul_bf16_tflops']} TFLOP/s.", "",
-             "| method | batch | variant | images/s | GFLOP/image | TFLOP/s | % of bf16 datasheet peak | % of measured matmul |",
+    lines = [f"**Training-step throughput on {m['device']}** (torch {m['torch']}, CUDA {m['cuda']}; "
+             f"`make bench-gpu`)", "",
+             f"WRN-28-10, CIFAR-shaped synthetic batches on the GPU; median of {m['steps']} timed steps after 3 "
+             f"warm-up steps. FLOPs counted on the real step (convolutions and matrix products as run). Peak: "
+             f"datasheet dense bf16 {m['datasheet_bf16_tflops']} TFLOP/s; a measured 8192³ bf16 matmul on the same "
+             f"card ran at {m['measured_matmul_bf16_tflops']} TFLOP/s.", "",
+             "| method | batch | variant | images/s | GFLOP/image | TFLOP/s | % of bf16 datasheet peak "
+             "| % of measured matmul |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in report["rows"]:
         sheet = r["frac_datasheet_bf16_peak"]
-        lines.append(f"| {r['method']} | {r['batch']} | {r['variant']} | {r['images_per_s']:.0f} | {r['gflop_per_image']:.0f} "
-                     f"| {r['achieved_tflops']:.0f} | {100 * sheet if sheet else float('nan'):.1f} "
+        lines.append(f"| {r['method']} | {r['batch']} | {r['variant']} | {r['images_per_s']:.0f} "
+                     f"| {r['gflop_per_image']:.0f} | {r['achieved_tflops']:.0f} "
+                     f"| {100 * sheet if sheet else float('nan'):.1f} "
                      f"| {100 * r['frac_measured_matmul_peak']:.1f} |")
     ag = report["agreement_at_pgd_b64"]
     lines += ["", "Agreement (one AT_PGD step, batch 64, same weights, data and PGD start): loss "

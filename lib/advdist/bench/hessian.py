@@ -32,7 +32,8 @@ def hessian_top_eig_vs_full(ctx: Context) -> dict:
     agree = (f"max relative error (fp32, as timed) {float(rel32.max()):.1e} on the {n_full} images of the full method "
              f"(median {float(rel32.median()):.1e}, {float((rel32 <= 1e-3).float().mean()):.0%} within 1e-3; fp32 "
              f"round-off dominates for the smallest eigenvalues); in float64 "
-             f"{float(rel64.max()):.1e} on {n64} images (goal <= 1e-3); {int(info['converged'].sum())} of {n} converged")
+             f"{float(rel64.max()):.1e} on {n64} images (goal <= 1e-3); {int(info['converged'].sum())} of {n} "
+             f"converged")
     notes = (f"mini standard model (mini-cnn, 1x28x28, d=784), {n} stratified test images, per-example CE Hessian "
              f"(the paper's; cal_hessian.py's numbers are 1/100 of these), largest algebraic eigenvalue. "
              f"Baseline: the full d x d input Hessian (d double-backward passes per batch) + eigvalsh on one batch of "

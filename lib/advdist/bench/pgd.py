@@ -55,6 +55,6 @@ def pgd20_vs_foolbox(ctx: Context) -> dict:
              f"weights frozen (requires_grad=False) foolbox took {fbf_s:.3f} s: plain/frozen foolbox = "
              f"{fb_s / fbf_s if fbf_s else float('nan'):.2f}x, frozen foolbox/ours = "
              f"{fbf_s / ours_s if ours_s else float('nan'):.2f}x")
-    return result(model, "PGD-20 linf, last iterate, from x", f"foolbox {fb.__version__} LinfPGD", "advdist.attacks.pgd",
-                   fb_s, ours_s, agree, notes, max_abs_diff=max_diff, at_boundary=at_boundary, foolbox_frozen_s=round(fbf_s, 4),
-                   n=n, steps=steps, repeats=ctx.repeats)
+    return result(model, "PGD-20 linf, last iterate, from x", f"foolbox {fb.__version__} LinfPGD",
+                  "advdist.attacks.pgd", fb_s, ours_s, agree, notes, max_abs_diff=max_diff, at_boundary=at_boundary,
+                  foolbox_frozen_s=round(fbf_s, 4), n=n, steps=steps, repeats=ctx.repeats)

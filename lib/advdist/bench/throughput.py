@@ -67,7 +67,8 @@ def throughput_entry(name: str) -> Callable[[Context], dict]:
         cfg = method_setup(name, scale)[0]
         epoch_images = cfg.n_train or 60000
         ips = images / s
-        notes = (f"{scale} scale, setting {cfg.setting} ({cfg.dataset} shape, {cfg.model}, {cfg.norm} eps={cfg.eps}, batch {images // batches}), "
+        notes = (f"{scale} scale, setting {cfg.setting} ({cfg.dataset} shape, {cfg.model}, {cfg.norm} eps={cfg.eps}, "
+                 f"batch {images // batches}), "
                  f"{batches} fixed synthetic batches after one warm-up step; a step = method.loss + backward + SGD "
                  f"step (no data loading, no evaluation). ratio = standard training's time / this method's (< 1: "
                  f"dearer than standard). Epoch of {epoch_images} images at this rate: {epoch_images / ips:.0f} s")

@@ -81,7 +81,8 @@ def imt_transform(classifier: nn.Module, disc: nn.Module, x: torch.Tensor, *, ep
     if direction not in DIRECTIONS:
         raise ValueError(f"unknown IMT direction {direction!r}; valid: {', '.join(DIRECTIONS)}")
     if grad == "tanh" and direction != "discriminator":
-        raise ValueError(f"grad='tanh' smooths the discriminator's direction; direction={direction!r} needs another grad")
+        raise ValueError(f"grad='tanh' smooths the discriminator's direction; direction={direction!r} "
+                         f"needs another grad")
     s = eps if step is None else float(step)
     feat = _latent(classifier, disc_input)
     view = (-1,) + (1,) * (x.dim() - 1)

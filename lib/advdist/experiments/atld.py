@@ -77,7 +77,8 @@ ATLD_TABLES: dict[str, RobustnessTable] = {
         # the discriminator diagnostics (:func:`discriminator_table`) also train these two variants
         optional=(Row("atld (informative D)", "atld", method_kwargs=ATLD_INFORMATIVE_D,
                       note="issue 15's discriminator: mixed natural/perturbed batches through D's BatchNorm and "
-                           "latents from the eval-mode classifier (the default keeps the official code's pure batches)"),
+                           "latents from the eval-mode classifier (the default keeps the official code's pure "
+                           "batches)"),
                   Row("atld (code)", "atld", method_kwargs=ATLD_OFFICIAL,
                       note="the official release's step: logits into D, logit MSE with the adaptive weight instead "
                            "of fooling D, random start, pure D batches"))),
@@ -92,7 +93,8 @@ ATLD_TABLES: dict[str, RobustnessTable] = {
         methods=("standard", "at_pgd", "feature_scattering", "atld"), attacks=("FGSM", "PGD-20", "CW-20"),
         paper_csv=csv)
        for key, title, setting, csv in (
-           ("atld-table3", "ATLD Table 3: transfer attacks (paper: CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table3"),
+           ("atld-table3", "ATLD Table 3: transfer attacks (paper: CIFAR-10, ε = 8/255)", "atld-cifar10",
+            "atld_table3"),
            ("atld-table6-svhn", "ATLD Table 6: transfer attacks (paper: SVHN, ε = 8/255)", "atld-svhn", "atld_table6"),
            ("atld-table6-cifar100", "ATLD Table 6: transfer attacks (paper: CIFAR-100, ε = 8/255)", "atld-cifar100",
             "atld_table6"))},
@@ -100,8 +102,10 @@ ATLD_TABLES: dict[str, RobustnessTable] = {
         key=key, title=title, paper="atld", setting=setting, methods=("feature_scattering", "atld"),
         attacks=("CW-100", "AA", "RayS"), paper_csv=csv, n_eval=scales.TABLE_N_EVAL[key])
        for key, title, setting, csv in (
-           ("atld-table4", "ATLD Table 4: AutoAttack and RayS (paper: CIFAR-10, ε = 8/255)", "atld-cifar10", "atld_table4"),
-           ("atld-table5", "ATLD Table 5: AutoAttack and RayS (paper: CIFAR-100, ε = 8/255)", "atld-cifar100", "atld_table5"))},
+           ("atld-table4", "ATLD Table 4: AutoAttack and RayS (paper: CIFAR-10, ε = 8/255)", "atld-cifar10",
+            "atld_table4"),
+           ("atld-table5", "ATLD Table 5: AutoAttack and RayS (paper: CIFAR-100, ε = 8/255)", "atld-cifar100",
+            "atld_table5"))},
 }
 core.register(*ATLD_TABLES.values())
 
@@ -417,7 +421,8 @@ def imt_gain(ours: pd.DataFrame, column: str = "A_rob") -> list[str]:
 # ---- does the discriminator separate what it must? (issue 15) --------------------------------------------------
 def discriminator_report(model, run, data_xy, *, scale: str, dataset: str, attacks=DISC_ATTACKS,
                          step_ratios=disc_analysis.STEP_RATIOS, directions=disc_analysis.DIRECTIONS, seed: int = 0,
-                         batch_size: int = 500, device: str | torch.device = "cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
+                         batch_size: int = 500,
+                         device: str | torch.device = "cpu") -> tuple[pd.DataFrame, pd.DataFrame]:
     """For one trained ATLD ``run``: (auc, controls).
 
     ``auc``: one row per attack (ATLD settings at ``scale``, crafted on the bare classifier as in the paper): D⁰'s
@@ -486,7 +491,8 @@ def latent_separability(model, run, splits, *, scale: str, dataset: str, attack:
 
 
 def discriminator_table(key: str = "atld-table1", *, scale: str, variants=DISC_VARIANTS, n_eval: int | None = None,
-                        device: str = "auto", seed: int = 0, attacks=DISC_ATTACKS, step_ratios=disc_analysis.STEP_RATIOS,
+                        device: str = "auto", seed: int = 0, attacks=DISC_ATTACKS,
+                        step_ratios=disc_analysis.STEP_RATIOS,
                         progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`discriminator_report` for each ATLD model of ``variants`` (row labels of table ``key``, trained or
     loaded through the run store on the table's test subset). Returns (auc, controls), each with a ``variant``

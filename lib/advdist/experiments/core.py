@@ -425,7 +425,8 @@ def write_report(key: str, ours: pd.DataFrame, info: dict, missing: list[str], n
     report.write_table(tab, paths.figures_dir(info["scale"], spec.paper) / name, title=spec.title, note=note,
                        floatfmt=floatfmt)
     lines = [note, report.to_markdown(tab, floatfmt)]
-    notes = [f"{r.label}: {r.note}" for r in spec.all_rows if r.note and r.label in set(ours["model"])] if len(ours) else []
+    notes = ([f"{r.label}: {r.note}" for r in spec.all_rows if r.note and r.label in set(ours["model"])]
+             if len(ours) else [])
     if notes:
         lines.append("rows: " + "; ".join(notes))
     if missing:

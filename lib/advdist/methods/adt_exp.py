@@ -16,8 +16,8 @@ Hyper-parameters (``cfg.method_kwargs``): ``steps`` T = 7, ``k`` = 5, ``lr`` = 0
 (the official code, the default; ``entropy="sum"`` is Eq. (11) as printed, with λ in per-image units: see
 :mod:`advdist.samplers.explicit` — the summed form lets the entropy outweigh the loss on almost every pixel:
 ADT_EXP trained with it and plain Adam reached 34.3 % under PGD-20 at mini, against 61.2 % with the defaults and
-62.8 % for the official code's own loss, issue 14); ``init_scale`` (σ₀; default ln 2 = the released code's softplus(0), the paper
-states none); ``sample_batch`` (rows per inner forward pass: "auto" = chosen for the device, see
+62.8 % for the official code's own loss, issue 14); ``init_scale`` (σ₀; default ln 2 = the released code's
+softplus(0), the paper states none); ``sample_batch`` (rows per inner forward pass: "auto" = chosen for the device, see
 :func:`advdist.samplers.explicit.resolve_sample_batch`; None = all k·B; an int).
 :data:`ADT_EXP_LITERAL` holds the options of the paper's text read literally (summed Eq. 11, plain Adam).
 ``adt_exp_trades`` adds ``beta`` β = 6.0 (ADT Tables 5/10 use 1.0 and 6.0) and ``inner_kl_weight``:

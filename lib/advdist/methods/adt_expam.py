@@ -201,7 +201,8 @@ class ADTExpAM(ExtraNetworksMethod):
         option_choice(name, "outer", hp["outer"], OUTERS)
         option_choice(name, "code_layout", hp["code_layout"], (False, True))
         self.generator = ExpAMGenerator(c, width=hp["width"], code_layout=hp["code_layout"])
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
+        self.opt_g = torch.optim.Adam(self.generator.parameters(),
+                                      lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
                                       betas=option_betas(name, "betas_g", hp["betas_g"]))
 
     # -- the distribution ------------------------------------------------------------------------

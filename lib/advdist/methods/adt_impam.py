@@ -99,7 +99,8 @@ class ADTImpAM(ExtraNetworksMethod):
         self.generator = ImpAMGenerator(c, (h, w), width=hp["width"], z_dim=hp["z_dim"], z_width=hp["z_width"],
                                         code_layout=hp["code_layout"])
         self.q = VariationalQ(c, z_dim=hp["z_dim"], width=hp["q_width"])
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
+        self.opt_g = torch.optim.Adam(self.generator.parameters(),
+                                      lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
                                       betas=option_betas(name, "betas_g", hp["betas_g"]))
         self.opt_q = torch.optim.Adam(self.q.parameters(), lr=option_number(name, "lr_q", hp["lr_q"], positive=True),
                                       betas=option_betas(name, "betas_q", hp["betas_q"]))

@@ -32,7 +32,8 @@ REDUCTIONS = ("sum", "mean")
 
 
 def logit_pairing(logits: torch.Tensor, logits_adv: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
-    """The ALP penalty (Kannan et al. 2018, Sec. 4): (1/B)·Σ_i ‖z_i − z̃_i‖² (``"sum"``) or the MSE over B·C (``"mean"``)."""
+    """The ALP penalty (Kannan et al. 2018, Sec. 4): (1/B)·Σ_i ‖z_i − z̃_i‖² (``"sum"``) or the MSE over B·C
+    (``"mean"``)."""
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown pairing_reduction {reduction!r}; valid: {', '.join(REDUCTIONS)}")
     sq = (logits - logits_adv).pow(2)

@@ -58,7 +58,8 @@ class L2L(ExtraNetworksMethod):
         option_choice(name, "code_layout", hp["code_layout"], (False, True))
         self.channels = c
         self.generator = ResnetGeneratorBody(3 * c, c, width=hp["width"], code_layout=hp["code_layout"])
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
+        self.opt_g = torch.optim.Adam(self.generator.parameters(),
+                                      lr=option_number(name, "lr_g", hp["lr_g"], positive=True),
                                       betas=option_betas(name, "betas_g", hp["betas_g"]))
 
     def inputs(self, model, x, y) -> torch.Tensor:

@@ -28,4 +28,5 @@ __all__ = [
     "TanhGaussian", "log_one_minus_tanh_sq", "max_entropy", "ENTROPIES", "check_entropy",
     "fit_explicit", "explicit_objective", "explicit_samples", "explicit_attack", "explicit_robust",
     "sample_adversarial", "ExplicitFit", "Objective", "INIT_SCALE_CODE", "INIT_SCALE_DEV",
+    "ema_weights", "langevin_attack", "langevin_chain", "ou_stationary",
 ]
