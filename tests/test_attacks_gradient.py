@@ -28,6 +28,7 @@ from advdist.attacks import (
     transfer,
     transfer_accuracy,
 )
+import advdist.samplers  # noqa: F401  (registers the samplers used as attacks: ATENT-20)
 from advdist.attacks.core import random_start
 from advdist.attacks.feature import draw_targets
 
