@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import advdist.samplers  # noqa: F401  (registers the samplers used as attacks: ATENT-20)
 from advdist.attacks import (
     cw_linf,
     feature_attack,
@@ -28,7 +29,6 @@ from advdist.attacks import (
     transfer,
     transfer_accuracy,
 )
-import advdist.samplers  # noqa: F401  (registers the samplers used as attacks: ATENT-20)
 from advdist.attacks.core import random_start
 from advdist.attacks.feature import draw_targets
 

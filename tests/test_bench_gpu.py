@@ -1,4 +1,5 @@
-"""``advdist.bench.gpu``'s (old name ``advdist.bench_gpu``) CPU-checkable parts: the FLOP count, the peak table, the report format."""
+"""``advdist.bench.gpu``'s (old name ``advdist.bench_gpu``) CPU-checkable parts: the FLOP count, the peak table,
+the report format."""
 
 from __future__ import annotations
 
@@ -60,5 +61,6 @@ def test_old_module_name_is_the_same_module():
     from advdist.bench import gpu
 
     assert bench_gpu is gpu and bench_gpu.FlopCount is gpu.FlopCount
-    r = subprocess.run([sys.executable, "-m", "advdist.bench_gpu", "--help"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-m", "advdist.bench_gpu", "--help"], capture_output=True, text=True,
+                       timeout=120)
     assert r.returncode == 0 and "--steps" in r.stdout and "advdist.bench.gpu" in r.stdout, r.stderr

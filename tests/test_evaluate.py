@@ -109,7 +109,8 @@ def test_setting_names_resolve_through_the_attack_modules_and_the_registry():
     assert AttackSpec("P", "pgd").resolve() is gradient.pgd
     spec = settings.get("ATENT-20", paper="atent", scale="smoke")  # a sampler used as an attack, defined above attacks
     assert spec.fn == "advdist.samplers.langevin:langevin_attack" and spec.resolve() is langevin_attack
-    with pytest.raises(ValueError, match="needs advdist.nowhere:attack, which is not registered; import advdist.nowhere"):
+    with pytest.raises(ValueError,
+                       match="needs advdist.nowhere:attack, which is not registered; import advdist.nowhere"):
         AttackSpec("X", "advdist.nowhere:attack").resolve()
     with pytest.raises(ValueError, match="needs advdist.attacks.no_such_attack, which is not available"):
         AttackSpec("Y", "no_such_attack").resolve()

@@ -301,7 +301,8 @@ def test_detector_finds_a_cycle_hidden_in_a_function_relative_or_through_a_packa
     assert g.edges["pkg.plug"] == {"pkg.plug.one", "pkg.plug.two"}      # every submodule, by a computed name
     cycles = find_cycles(g.edges)
     assert cycles == [["pkg.high", "pkg.low", "pkg.high"], ["pkg.loose", "pkg.loose2", "pkg.loose"],
-                      ["pkg.plug", "pkg.plug.one", "pkg.plug"], ["pkg.sub", "pkg.sub.leaf", "pkg.top", "pkg.sub"]], cycles
+                      ["pkg.plug", "pkg.plug.one", "pkg.plug"],
+                      ["pkg.sub", "pkg.sub.leaf", "pkg.top", "pkg.sub"]], cycles
     assert "pkg.high -> pkg.low -> pkg.high" in describe(cycles)
     # breaking the hidden import breaks that cycle and leaves the others
     (pkg / "low.py").write_text("import os\n")
