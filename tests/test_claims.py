@@ -207,6 +207,13 @@ def test_effects_and_verdicts_from_known_correctness(ledger, monkeypatch, tmp_pa
     assert files[2].stat().st_size > 10_000
     back = pd.read_csv(files[0])
     assert list(back.columns) == claims.RESULT_COLUMNS and len(back) == 5
+    # the README block (tools/readme_findings.claims_block) is generated from that csv
+    sys.path.insert(0, str(paths.ROOT / "tools"))
+    import readme_findings
+
+    block = readme_findings.claims_block(files[0])
+    assert "5 measured with 3 seeds on fake" in block and "2 holds (atent-better, atent-margin)" in block
+    assert "atent-better holds (+10.50 [" in block and "the paper +21.00)" in block
 
 
 def test_attack_subjects_are_pooled_over_models(ledger, monkeypatch):
