@@ -15,6 +15,9 @@ from advdist import goldens
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(p for p in (ROOT / "notebooks").rglob("*.py") if not {"_shared", ".ipynb_checkpoints"} & set(p.parts))
+#: notebooks without a stored smoke comparison, and why (their checks live in the named test)
+UNCHECKED = {"claims": "verdict labels of tiny smoke models may flip between floating-point environments; the ledger's "
+                       "structure and the end-to-end smoke run are checked by tests/test_claims.py"}
 
 
 def _table(pgd=50.0, arob=40.0):
@@ -102,6 +105,9 @@ def test_every_notebook_checks_through_goldens_only(py):
     item = py.relative_to(ROOT / "notebooks").with_suffix("").as_posix()
     cells = jupytext.read(py, fmt="py:percent").cells
     checked = [(i, c.source) for i, c in enumerate(cells) if "nbval-check-output" in c.metadata.get("tags", [])]
+    if item in UNCHECKED:  # no nbval-compared cell at all, so nothing machine-dependent is compared as text
+        assert not checked and not goldens.golden_path(item).exists(), item
+        return
     assert len(checked) == 1 and checked[0][0] == len(cells) - 1
     assert f'goldens.check("{item}", scale,' in checked[0][1]
     stored = json.loads(goldens.golden_path(item).read_text())

@@ -108,8 +108,8 @@ def atld_table1() -> str:
     ctrl = "; ".join(f"{v}: AUC {auc[v]:.3f}, PGD-20 {base[v]:.1f} % → {full[(v, 'discriminator')]:.1f} % after a "
                      f"full-ε step along D's sign ({full[(v, 'random')]:.1f} % along a random sign)" for v in variants)
     return (f"ATLD Table 1 at mini (`figures/mini/atld/table1.md`; {note}): ATLD reaches A_rob "
-            f"{r.loc['atld', arob]:.1f} % "
-            f"(PGD-20 {r.loc['atld', 'PGD-20']:.1f} %); Feature Scattering {r.loc['feature_scattering', arob]:.1f} % "
+            f"{r.loc['atld', arob]:.1f} % (PGD-20 {r.loc['atld', 'PGD-20']:.1f} %); Feature Scattering "
+            f"{r.loc['feature_scattering', arob]:.1f} % "
             f"({r.loc['feature_scattering', 'PGD-20']:.1f} %); AT_PGD {r.loc['at_pgd', arob]:.1f} % "
             f"({r.loc['at_pgd', 'PGD-20']:.1f} %). Test-time IMT — {imt('atld_imt')}; IMT+ — {imt('atld_imt_plus')}. "
             f"The discriminator (ROC-AUC of clean vs PGD-20 latents, and the IMT controls): {ctrl}. One seed, n = {n}.")
@@ -155,6 +155,29 @@ def adt_fig5() -> str:
     return (f"ADT Fig. 5 at mini (`figures/mini/adt/fig5_lambda.md`; {note}), ADT_EXP-AM — " + ". ".join(out)
             + f". One seed, n = {n} (the paper: a larger λ gives a larger entropy and better robustness, and λ = 1 "
             f"hurts).")
+
+
+def claims_block(csv: Path | None = None) -> str:
+    """The ``<!-- generated:claims -->`` block: per paper, the verdicts of the claims ledger at mini
+    (``figures/mini/claims.csv``, written by ``make claims SCALE=mini``), each measured claim with its effect and
+    interval, and the claims not measured with their count. Not in :data:`BLOCKS` until the mini ledger is committed."""
+    from advdist import claims
+
+    path = csv or ROOT / "figures" / "mini" / "claims.csv"
+    df = pd.read_csv(path, keep_default_na=True)
+    m = df[df["status"] == "measured"]
+    if m.empty:
+        raise SystemExit(f"readme_findings: {path} has no measured claim")
+    seeds = sorted({int(v) for v in m["n_seeds"]})
+    lines = [f"The claims ledger at mini (`figures/mini/claims.md`; {len(df)} claims of the three papers, "
+             f"{len(m)} measured with {'/'.join(map(str, seeds))} seeds on {m['dataset'].iloc[0]}): "
+             + " ".join(s.replace("**", "") for s in claims.summary(df))]
+    for paper, g in m.groupby("paper", sort=False):
+        parts = [f"{r.id} {r.verdict} ({claims.effect_text(r)}; the paper "
+                 f"{'–' if pd.isna(r.paper_effect) else claims.number(r.paper_effect, r.unit)})"
+                 for r in g.itertuples()]
+        lines.append(f"{paper.upper()}: " + "; ".join(parts) + ".")
+    return "\n\n".join(lines)
 
 
 BLOCKS = {"adt-table1": adt_table1,

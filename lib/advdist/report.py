@@ -380,6 +380,8 @@ def smoke_banner(scale: str, item: str) -> Prose | None:
         paper, name = item.split("/", 1)
         where = (f"see `figures/mini/{paper}/` (this notebook executed at `mini`: `figures/mini/{item}.ipynb`; "
                  f"`make reproduce-{paper}-{name.split('_')[0]}`)")
+    elif item == "claims":
+        where = "the mini ledger is `figures/mini/claims.md` (`make claims SCALE=mini`)"
     else:
         where = "run it with `scale = \"mini\"` for a real model (`make train SCALE=mini`)"
     return Prose(f"> ⚠️ **Smoke outputs**: `scale = \"smoke\"` is a tiny run for the tests, not results; {where}.")
