@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--envs", default=",".join(ENVS))
     p.add_argument("--skip-measure", action="store_true", help="combine the existing records and store notebooks")
     p.add_argument("--combine-only", action="store_true", help="only recompute tests/goldens/ from the records")
+    p.add_argument("--store-only", action="store_true", help="only rebuild, execute and store the notebooks (the "
+                   "goldens stay as they are: for changes that leave every checked number alone)")
     p.add_argument("--runs-root", type=Path, default=None, help="where the per-environment run stores go (default: a "
                    "temporary folder, removed at the end)")
     args = p.parse_args(argv)
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.combine_only:
         for s in todo:
             write(s)
-    if not (args.skip_measure or args.combine_only):
+    if not (args.skip_measure or args.combine_only or args.store_only):
         with tempfile.TemporaryDirectory(dir=args.runs_root) as runs_root:
             one = [e for e in envs if ENVS[e].get("OMP_NUM_THREADS") == "1"]
             many = [e for e in envs if e not in one]
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                 list(pool.map(lambda e: measure(e, checked, Path(runs_root)), one))
             for e in many:
                 measure(e, checked, Path(runs_root))
-    for s in checked:
+    for s in [] if args.store_only else checked:
         print("golden:", combine(s, envs).relative_to(ROOT), flush=True)
     if args.combine_only:
         return 0
