@@ -70,6 +70,14 @@ def max_entropy(eps: float) -> tuple[float, float]:
     return -float(res.fun), math.exp(float(res.x))
 
 
+def safe_log(scale: torch.Tensor) -> torch.Tensor:
+    """log σ with σ floored at the dtype's smallest normal number: identical to ``torch.log`` for every σ that is
+    representable as a normal float, and finite (≈ −87 in float32) where softplus has underflowed to 0 — which
+    happens to EXP-AM's σ without an entropy term (λ = 0): the distribution collapses to a point, and its logged
+    entropy must stay a (very negative) number, not −inf (a non-finite log would stop training as diverged)."""
+    return torch.log(scale.clamp_min(torch.finfo(scale.dtype).tiny))
+
+
 def log_one_minus_tanh_sq(u: torch.Tensor) -> torch.Tensor:
     """log(1 − tanh²u) = log sech²u = 2·(log 2 − |u| − softplus(−2|u|)), finite for every u (ADT Eq. 11 term)."""
     a = u.abs()
@@ -142,7 +150,7 @@ class TanhGaussian(Distribution):
         z = z.clamp(-lim, lim)
         u = torch.atanh(z)
         r = (u - self.loc) / self.scale
-        log_normal = -0.5 * r ** 2 - torch.log(self.scale) - _HALF_LOG_2PI
+        log_normal = -0.5 * r ** 2 - safe_log(self.scale) - _HALF_LOG_2PI
         return log_normal - math.log(self.eps) - (torch.log1p(-z) + torch.log1p(z))
 
     def neg_log_prob_from_noise(self, r: torch.Tensor, form: str = "paper") -> torch.Tensor:
@@ -154,7 +162,7 @@ class TanhGaussian(Distribution):
         choice("entropy form", form, FORMS)
         u = self.loc + self.scale * r
         if form == "paper":
-            return (0.5 * r ** 2 + _HALF_LOG_2PI + torch.log(self.scale) + log_one_minus_tanh_sq(u)
+            return (0.5 * r ** 2 + _HALF_LOG_2PI + safe_log(self.scale) + log_one_minus_tanh_sq(u)
                     + math.log(self.eps))
         t = torch.tanh(u)
         return 0.5 * r ** 2 + torch.log(self.scale + 1e-8) + torch.log(1.0 - t ** 2 + 1e-8)
