@@ -217,7 +217,7 @@ def adt_fig6() -> str:
         first = int(within.iloc[0]) if len(within) else int(g["step"].iloc[-1])
         out.append(f"{_label(m)}: accuracy (all samples correct) {100 * g['acc_all'].iloc[0]:.1f} % before the fit, "
                    f"within 1 pp of its final {100 * final:.1f} % from step {first} of {int(g['step'].iloc[-1])}")
-    return (f"ADT Fig. 6 at mini (`figures/mini/adt/fig6_exp_convergence.md`; the EXP attack): " + "; ".join(out)
+    return ("ADT Fig. 6 at mini (`figures/mini/adt/fig6_exp_convergence.md`; the EXP attack): " + "; ".join(out)
             + ". One seed (the paper: the EXP fit converges within a few iterations).")
 
 
