@@ -240,6 +240,31 @@ def adt_table4_variants() -> str:
             + "; ".join(f"{v}: {r.loc[v, 'acc']:.1f} %" for v in others) + " (one seed).")
 
 
+def atent_fig1() -> str:
+    t, note = _mini("atent/fig1_tsne_accuracy.csv")
+    r = t.set_index("model")
+    best = r["PGD-40"].idxmax()
+    parts = "; ".join(f"{_label(m)} {r.loc[m, 'PGD-40']:.1f} % (paper {r.loc[m, 'PGD-40 (paper)']:.2f})"
+                      for m in r.index)
+    return (f"ATENT Fig. 1 at mini (`figures/mini/atent/fig1_tsne_accuracy.md`; {note}): accuracy under PGD-40 — "
+            f"{parts}. {_label(best)} is the most robust in this run (one seed, {len(r)} models; the paper: ℓ∞-ATENT).")
+
+
+def atld_fig3() -> str:
+    t, note = _mini("atld/fig3_budget.csv")
+    g = t[t["attack"] == "PGD-20"].set_index("row")
+    cols = [c for c in g.columns if c.startswith("eps=")]
+    lo, hi = cols[0], cols[-1]
+    parts = "; ".join(f"{_label(m.split(' (')[0])}{' (' + m.split(' (')[1] if ' (' in m else ''} "
+                      f"{g.loc[m, lo]:.1f} → {g.loc[m, hi]:.1f} %" for m in g.index)
+    above = [c[4:] for c in cols if g.loc["at_pgd", c] >= g.loc["atld", c]]
+    verdict = ("AT_PGD stays at or above ATLD at every budget" if len(above) == len(cols) else
+               f"AT_PGD is at or above ATLD at ε = {', '.join(above) or 'none'} of {', '.join(c[4:] for c in cols)}")
+    return (f"ATLD Fig. 3 at mini (`figures/mini/atld/fig3_budget.md`; {note}): PGD-20 accuracy from ε = "
+            f"{lo[4:]} to {hi[4:]} — {parts}. {verdict} (one seed; the paper: AT's accuracy drops quickly as the "
+            f"budget grows, below ATLD's).")
+
+
 BLOCKS = {"adt-table1": adt_table1,
           "adt-table4": adt_table4,
           "adt-table4-variants": adt_table4_variants,
@@ -248,6 +273,8 @@ BLOCKS = {"adt-table1": adt_table1,
           "adt-fig6": adt_fig6,
           "adt-table11": lambda: versus("adt/table11.csv", "l2l", ["adt_expam", "adt_impam"], "ADT Table 11"),
           "atld-table1": atld_table1,
+          "atld-fig3": atld_fig3,
+          "atent-fig1": atent_fig1,
           "atent-table5": atent_table5,
           "atent-table1": lambda: versus("atent/table1_mnist_l2.csv", "atent_l2",
                                          ["at_pgd", "trades", "standard", "entropy_sgd"], "ATENT Table 1"),
