@@ -40,7 +40,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from advdist import config, console, evaluate, experiments, methods, paths, plots, report, stats, store
+from advdist import config, console, evaluate, experiments, methods, paths, plots, report, scales, stats, store
 from advdist.attacks import settings as attack_settings
 from advdist.experiments import atld as atld_wing, core
 from advdist.runtime import resolve_device
@@ -52,7 +52,7 @@ STATUSES = ("measured", "not testable", "not yet")
 #: how a measured claim is measured
 HOWS = ("columns", "imt", "option_trend", "log_trend", "time_ratio")
 #: the ledger's scale a run scale is tested against (smoke: tiny stand-ins for the mini claims, CI only)
-LEDGER_SCALE = {"smoke": "mini", "mini": "mini", "paper": "paper"}
+LEDGER_SCALE = scales.CLAIMS_LEDGER_SCALE
 #: what a subject's per-example value is, by metric; any other metric must be an attack column of the table
 ROW_METRICS = ("A_rob", "A_nat")
 #: metrics read from a run's training log (last epoch), one value per run

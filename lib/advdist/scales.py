@@ -242,3 +242,8 @@ TSNE_FIG1_STEPS: dict[str, int] = {"smoke": 10, "mini": 40, "paper": 40}
 #: ATLD latent separability: training images whose clean and attacked latents fit the probes (alias
 #: ``atld_experiments.SEPARABILITY_FIT``)
 SEPARABILITY_FIT: dict[str, int] = {"smoke": 300, "mini": 2000, "paper": 10000}
+
+
+#: the claims ledger (advdist.claims): the ledger scale a run scale is tested against (smoke: tiny stand-ins for
+#: the mini claims, CI only)
+CLAIMS_LEDGER_SCALE = {"smoke": "mini", "mini": "mini", "paper": "paper"}
