@@ -17,13 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from advdist import report
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-LABELS = {"standard": "Standard", "at_fgsm": "AT_FGSM", "at_pgd_madry": "AT_PGD†", "at_pgd": "AT_PGD", "alp": "ALP",
-          "feature_scattering": "Feature Scattering", "adt_exp": "ADT_EXP", "adt_expam": "ADT_EXP-AM",
-          "adt_impam": "ADT_IMP-AM", "trades": "TRADES", "mart": "MART", "entropy_sgd": "Entropy-SGD",
-          "atent_linf": "ℓ∞-ATENT", "atent_l2": "ℓ2-ATENT", "atld": "ATLD", "atld_imt": "ATLD-IMT",
-          "atld_imt_plus": "ATLD-IMT+", "l2l": "L2L", "trades_smooth": "TRADES (smooth)"}
+#: the papers' method names (``advdist.report.METHOD_NAMES``; ADT's win where the papers differ), with two README
+#: spellings that read better in running text than the table headers' abbreviations
+LABELS = {**report.METHOD_NAMES["atent"], **report.METHOD_NAMES["atld"], **report.METHOD_NAMES["adt"],
+          "feature_scattering": "Feature Scattering", "atld": "ATLD"}
 
 
 def read_table(path: Path) -> tuple[pd.DataFrame, list[str]]:

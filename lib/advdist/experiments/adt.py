@@ -56,6 +56,7 @@ script's numbers are 1/100 of these, adt-official.md §5).
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -389,7 +390,7 @@ EXP_VARIANTS: dict[str, dict[str, Any]] = {
     "λ = 0": {"lam": 0.0},
     "non-cumulative gradients": {"cumulative_grad": False},
     "5 × the steps": {"steps_factor": 5},
-    "initial σ = softplus(−5) (development code)": {"init_scale": 0.006715348489117967},
+    "initial σ = softplus(−5) (development code)": {"init_scale": math.log1p(math.exp(-5.0))},
     "mc_attack.py: Adam 0.5, default betas, λ = 0.05": {"lr": 0.5, "betas": (0.9, 0.999), "lam": 0.05},
 }
 
